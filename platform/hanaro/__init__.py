@@ -1,0 +1,143 @@
+"""Hanaro (하나로): the public–private collaboration platform."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+
+from . import config
+from .core import errors, web
+from .core.db import db
+from .core.extensions import (
+    CONTENT_SECURITY_POLICY,
+    babel,
+    csrf,
+    htmx,
+    limiter,
+    login_manager,
+    migrate,
+    talisman,
+)
+from .core.forms import install_korean_messages
+
+REPO_ROOT = config.REPO_ROOT
+
+
+def _select_locale():
+    lang = session.get("lang")
+    if lang in ("ko", "en"):
+        return lang
+    return "ko"
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(REPO_ROOT / "templates"),
+        static_folder=str(REPO_ROOT / "static"),
+    )
+    app.config.update(config.DEFAULTS)
+    app.config.update(config.from_environment())
+    app.config.update(overrides or {})
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set (HANARO_DEMO=1 generates one for the demo)")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+
+    _init_extensions(app)
+    _register_models()
+    _register_blueprints(app)
+    web.install(app)
+    errors.install(app)
+    _register_template_context(app)
+    _register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"])
+    babel.init_app(app, locale_selector=_select_locale)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.request_loader(lambda _request: web.load_signed_in_user())
+    login_manager.user_loader(lambda _user_id: None)  # identity comes from the server-side session
+    talisman.init_app(
+        app,
+        force_https=app.config["FORCE_HTTPS"],
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+        strict_transport_security=app.config["FORCE_HTTPS"],
+    )
+    install_korean_messages()
+    _connect_rls_to_context()
+
+
+def _connect_rls_to_context() -> None:
+    from .tenancy import context, rls
+
+    if not getattr(_connect_rls_to_context, "done", False):
+        context.on_change(lambda _ctx: rls.reapply_to_session(db.session))
+        _connect_rls_to_context.done = True
+
+
+def _register_models() -> None:
+    from .accounts import models as _accounts  # noqa: F401
+    from .core import idempotency as _idempotency  # noqa: F401
+    from .tenancy import models as _tenancy  # noqa: F401
+    from .tenancy import orm_filter as _filter  # noqa: F401
+    from .tenancy import rls as _rls  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .accounts.views import bp as accounts_bp
+    from .core.views import bp as core_bp
+    from .home.views import bp as home_bp
+    from .tenancy.views import bp as tenancy_bp
+
+    for blueprint in (core_bp, accounts_bp, home_bp, tenancy_bp):
+        app.register_blueprint(blueprint)
+
+
+def _values_of(form, name: str) -> list:
+    """All submitted values of a multi-value field, from request.form or a plain dict."""
+    if hasattr(form, "getlist"):
+        return form.getlist(name)
+    value = form.get(name) or []
+    return list(value) if isinstance(value, (list, tuple, set)) else [value]
+
+
+def _register_template_context(app: Flask) -> None:
+    from .core import clock, idempotency
+    from .home.navigation import nav_items_for
+    from .tenancy import service as tenancy
+
+    app.jinja_env.globals.update(values_of=_values_of, today=clock.today, new_submission_token=idempotency.new_token)
+
+    @app.context_processor
+    def layout_context():
+        signed_in = current_user.is_authenticated
+        return {
+            "active_tenant": g.get("active_tenant"),
+            "active_membership": g.get("membership"),
+            "switchable_memberships": tenancy.memberships_of(current_user) if signed_in else [],
+            "nav_items": nav_items_for(current_user, g.get("membership")) if signed_in else [],
+            "current_locale": _select_locale(),
+        }
+
+
+def _register_cli(app: Flask) -> None:
+    from .accounts.cli import accounts_cli
+    from .tenancy.cli import demo_logins, tenants_cli
+
+    app.cli.add_command(tenants_cli)
+    app.cli.add_command(demo_logins)
+    app.cli.add_command(accounts_cli)

@@ -1,0 +1,79 @@
+"""The request lifecycle: who is signed in, which tenant is active, one commit per request."""
+from __future__ import annotations
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+
+from ..accounts import service as accounts
+from ..core.db import db
+from ..tenancy import context as tenancy_context
+from ..tenancy import service as tenancy
+
+
+def client_ip() -> str | None:
+    return request.remote_addr
+
+
+def load_signed_in_user():
+    """Flask-Login request loader: the user of the live server-side session, if any."""
+    user_session = accounts.load_session(session.get("sid"))
+    if user_session is None:
+        session.pop("sid", None)
+        return None
+    g.user_session = user_session
+    return user_session.user
+
+
+def activate_tenant_for_request():
+    """Resolve the active tenant and set the tenancy context for this request."""
+    g.membership = None
+    g.active_tenant = None
+    if not current_user.is_authenticated:
+        g.tenancy_token = tenancy_context.activate(None)
+        return
+    user_session = g.user_session
+    membership = tenancy.active_membership(current_user, user_session.active_tenant_id)
+    if membership is None and user_session.active_tenant_id is not None:
+        user_session.active_tenant_id = None  # membership ended since: fall back to none
+    g.membership = membership
+    g.active_tenant = membership.tenant if membership else None
+    g.tenancy_token = tenancy_context.activate(
+        tenancy_context.TenancyContext(
+            tenant_id=membership.tenant_id if membership else None, user_id=current_user.id
+        )
+    )
+
+
+def finish_request(response):
+    """Commit once per request, unless the response reports a failure."""
+    if response.status_code < 400 or g.get("commit_despite_status"):
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+def reset_tenancy(exc=None):
+    token = g.pop("tenancy_token", None)
+    if token is not None:
+        tenancy_context.reset(token)
+    db.session.remove()
+
+
+def no_store_for_signed_in(response):
+    if request.endpoint != "static":
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+    # One URL serves a page and its htmx fragment: caches must key on the header.
+    response.vary.add("HX-Request")
+    return response
+
+
+def install(app: Flask) -> None:
+    from ..core.access import enforce_access_rule
+
+    app.before_request(activate_tenant_for_request)
+    app.before_request(enforce_access_rule)
+    app.after_request(no_store_for_signed_in)
+    app.after_request(finish_request)
+    app.teardown_request(reset_tenancy)

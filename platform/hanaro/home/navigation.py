@@ -1,0 +1,18 @@
+"""The main menu, by what the signed-in user may do in the active tenant."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from ..tenancy.models import Role
+
+
+def nav_items_for(user, membership) -> list[tuple[str, str]]:
+    items = [("home.index", str(_l("홈")))]
+    if membership is not None:
+        items.append(("tenancy.agreements", str(_l("협약"))))
+        if membership.has_role(Role.TENANT_ADMIN):
+            items.append(("tenancy.members", str(_l("구성원 관리"))))
+            items.append(("tenancy.role_history", str(_l("권한 변경 이력"))))
+    if user.is_platform_operator:
+        items.append(("tenancy.operator_tenants", str(_l("기관 관리(운영자)"))))
+    return items

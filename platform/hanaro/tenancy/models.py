@@ -1,0 +1,212 @@
+"""Regions, tenants, memberships with roles, role-change history and sharing agreements."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..core.db import BigId, IdMixin, PublicIdMixin, UTCDateTime, db, utcnow
+from .owned import TenantOwned
+from .policy import Visibility
+
+
+class RegionLevel(enum.StrEnum):
+    PROVINCE = "province"  # 광역
+    MUNICIPALITY = "municipality"  # 시군구
+    DONG = "dong"  # 읍면동
+
+
+class Region(db.Model):
+    """Reference data: an administrative area (행정구역) by its code."""
+
+    __tablename__ = "regions"
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[RegionLevel] = mapped_column(Enum(RegionLevel, native_enum=False, length=20))
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
+
+    parent: Mapped[Region | None] = relationship(remote_side=[code])
+
+    def province(self) -> Region:
+        region = self
+        while region.parent is not None:
+            region = region.parent
+        return region
+
+
+class TenantKind(enum.StrEnum):
+    PROVINCE = "province"
+    MUNICIPALITY = "municipality"
+    DONG_CENTRE = "dong_centre"
+    WELFARE_CENTRE = "welfare_centre"
+    NGO = "ngo"
+    PUBLIC_AGENCY = "public_agency"
+    FACILITY = "facility"
+
+
+TENANT_KIND_LABELS = {
+    TenantKind.PROVINCE: _l("광역자치단체"),
+    TenantKind.MUNICIPALITY: _l("시군구"),
+    TenantKind.DONG_CENTRE: _l("읍면동 주민센터"),
+    TenantKind.WELFARE_CENTRE: _l("사회복지관"),
+    TenantKind.NGO: _l("민간단체"),
+    TenantKind.PUBLIC_AGENCY: _l("공공기관"),
+    TenantKind.FACILITY: _l("사회복지시설"),
+}
+
+
+class Tenant(IdMixin, db.Model):
+    """An organisation (기관). Global: every tenant may know that another exists."""
+
+    __tablename__ = "tenants"
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[TenantKind] = mapped_column(Enum(TenantKind, native_enum=False, length=20))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tenants.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    region: Mapped[Region] = relationship()
+    parent: Mapped[Tenant | None] = relationship(remote_side="Tenant.id")
+
+    @property
+    def kind_label(self) -> str:
+        return str(TENANT_KIND_LABELS[self.kind])
+
+    def province_code(self) -> str:
+        return self.region.province().code
+
+
+class Role(enum.StrEnum):
+    TENANT_ADMIN = "tenant_admin"
+    CASE_MANAGER = "case_manager"
+    RESOURCE_REGISTRAR = "resource_registrar"
+    REFERRAL_COORDINATOR = "referral_coordinator"
+    INSPECTOR = "inspector"
+    PILOT_COORDINATOR = "pilot_coordinator"
+    PRIVACY_OFFICER = "privacy_officer"
+    VIEWER = "viewer"
+
+
+ROLE_LABELS = {
+    Role.TENANT_ADMIN: _l("기관 관리자"),
+    Role.CASE_MANAGER: _l("사례관리자"),
+    Role.RESOURCE_REGISTRAR: _l("자원 담당자"),
+    Role.REFERRAL_COORDINATOR: _l("서비스의뢰 담당자"),
+    Role.INSPECTOR: _l("지도점검 담당자"),
+    Role.PILOT_COORDINATOR: _l("시범사업 코디네이터"),
+    Role.PRIVACY_OFFICER: _l("개인정보 보호책임자"),
+    Role.VIEWER: _l("조회 전용"),
+}
+
+
+class Membership(TenantOwned, IdMixin, PublicIdMixin, db.Model):
+    """A user's roles in one tenant. The user sees their own memberships from any tenant
+    (for the tenant switcher); everything else about them belongs to the tenant."""
+
+    __tablename__ = "memberships"
+    __visibility__ = Visibility(own_user_column="user_id")
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id"),
+        UniqueConstraint("tenant_id", "public_id"),
+        Index("ix_memberships_user_id_tenant_id", "user_id", "tenant_id"),
+    )
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    tenant: Mapped[Tenant] = relationship()
+    user: Mapped["User"] = relationship(back_populates="memberships")  # noqa: F821
+
+    def has_role(self, *roles: Role) -> bool:
+        return any(role.value in self.roles for role in roles)
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [str(ROLE_LABELS[Role(r)]) for r in self.roles if r in Role._value2member_map_]
+
+
+class RoleChangeAction(enum.StrEnum):
+    GRANTED = "granted"
+    CHANGED = "changed"
+    REVOKED = "revoked"
+
+
+class RoleChange(TenantOwned, IdMixin, db.Model):
+    """Append-only record of every grant, change and revocation of roles in a tenant."""
+
+    __tablename__ = "role_changes"
+    __table_args__ = (Index("ix_role_changes_tenant_id_at", "tenant_id", "at"),)
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    actor_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    action: Mapped[RoleChangeAction] = mapped_column(Enum(RoleChangeAction, native_enum=False, length=20))
+    roles_before: Mapped[list[str]] = mapped_column(JSON, default=list)
+    roles_after: Mapped[list[str]] = mapped_column(JSON, default=list)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped["User"] = relationship(foreign_keys=[user_id])  # noqa: F821
+    actor: Mapped["User | None"] = relationship(foreign_keys=[actor_user_id])  # noqa: F821
+
+
+class RecordKind(enum.StrEnum):
+    CLIENT = "client"
+    CASE = "case"
+    RESOURCE = "resource"
+    REFERRAL = "referral"
+
+
+RECORD_KIND_LABELS = {
+    RecordKind.CLIENT: _l("대상자"),
+    RecordKind.CASE: _l("사례"),
+    RecordKind.RESOURCE: _l("자원"),
+    RecordKind.REFERRAL: _l("서비스의뢰"),
+}
+
+
+class SharingAgreement(TenantOwned, IdMixin, PublicIdMixin, db.Model):
+    """A 협약 between the owning tenant and a partner. Both see it; either may revoke it."""
+
+    __tablename__ = "sharing_agreements"
+    __visibility__ = Visibility(
+        shared_tenant_columns=("partner_tenant_id",), shared_tenants_may_update=True
+    )
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "public_id"),
+        UniqueConstraint("tenant_id", "registry_key"),
+        Index("ix_sharing_agreements_partner_tenant_id", "partner_tenant_id"),
+    )
+
+    partner_tenant_id: Mapped[int] = mapped_column(BigId, ForeignKey("tenants.id"))
+    purpose: Mapped[str] = mapped_column(Text)
+    record_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    created_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+    # Set when the agreement comes from a tenants/*.toml file, so re-applying updates it.
+    registry_key: Mapped[str | None] = mapped_column(String(100))
+
+    tenant: Mapped[Tenant] = relationship(foreign_keys="SharingAgreement.tenant_id")
+    partner: Mapped[Tenant] = relationship(foreign_keys=[partner_tenant_id])
+
+    def is_active_on(self, day: date) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+    def other_party(self, tenant_id: int) -> Tenant:
+        return self.partner if self.tenant_id == tenant_id else self.tenant
+
+    @property
+    def record_kind_labels(self) -> list[str]:
+        return [str(RECORD_KIND_LABELS[RecordKind(k)]) for k in self.record_kinds]

@@ -1,0 +1,94 @@
+"""Enforcer 1 of 2: every ORM query of a tenant-owned model is filtered by the policy.
+
+Fails closed: with no tenancy context at all, touching a tenant-owned model raises
+:class:`NoActiveTenant`. ``before_flush`` stamps ``tenant_id`` on new rows and refuses to
+change it, or to write rows the active tenant may not write.
+"""
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, bindparam, event, inspect
+from sqlalchemy.orm import Session, with_loader_criteria
+
+from . import context
+from .context import NoActiveTenant
+from .owned import TenantOwned
+
+
+class TenantWriteRefused(PermissionError):
+    """A flush tried to write a row that the active tenant may not write."""
+
+
+def _touches_tenant_owned(orm_execute_state) -> bool:
+    for mapper in orm_execute_state.all_mappers:
+        if issubclass(mapper.class_, TenantOwned):
+            return True
+    return False
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _filter_tenant_owned(orm_execute_state):
+    if not (orm_execute_state.is_select or orm_execute_state.is_update or orm_execute_state.is_delete):
+        return
+    ctx = context.current()
+    if ctx is not None and ctx.unscoped:
+        return
+    if not _touches_tenant_owned(orm_execute_state):
+        return
+    if ctx is None:
+        raise NoActiveTenant(
+            "tenant-owned data queried without a tenancy context; "
+            "use tenancy.context.acting_as(...) or, for maintenance, unscoped()"
+        )
+    # Bound parameters (not Python values) keep the cached lambda correct for every tenant.
+    tenant_id = bindparam("hanaro_tenant_id", ctx.tenant_id, type_=BigInteger)
+    user_id = bindparam("hanaro_user_id", ctx.user_id, type_=BigInteger)
+    orm_execute_state.statement = orm_execute_state.statement.options(
+        with_loader_criteria(
+            TenantOwned,
+            lambda cls: cls._visible_criterion(tenant_id, user_id),
+            include_aliases=True,
+        )
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _guard_tenant_writes(session, flush_context, instances):
+    ctx = context.current()
+    for obj in session.new:
+        if isinstance(obj, TenantOwned):
+            _stamp_new(obj, ctx)
+    for obj in session.dirty:
+        if isinstance(obj, TenantOwned) and session.is_modified(obj, include_collections=False):
+            _check_update(obj, ctx)
+    for obj in session.deleted:
+        if isinstance(obj, TenantOwned):
+            _check_delete(obj, ctx)
+
+
+def _require_tenant(ctx) -> int:
+    if ctx is None or ctx.tenant_id is None:
+        raise NoActiveTenant("tenant-owned rows can only be written with an active tenant")
+    return ctx.tenant_id
+
+
+def _stamp_new(obj, ctx) -> None:
+    tenant_id = _require_tenant(ctx)
+    if obj.tenant_id is None:
+        obj.tenant_id = tenant_id
+    elif obj.tenant_id != tenant_id:
+        raise TenantWriteRefused(f"cannot create a {type(obj).__name__} for another tenant")
+
+
+def _check_update(obj, ctx) -> None:
+    tenant_id = _require_tenant(ctx)
+    history = inspect(obj).attrs.tenant_id.history
+    if history.has_changes() and history.deleted:
+        raise TenantWriteRefused("tenant_id of an existing row cannot change")
+    if not type(obj).__visibility__.may_update(obj, tenant_id):
+        raise TenantWriteRefused(f"this tenant may not change that {type(obj).__name__}")
+
+
+def _check_delete(obj, ctx) -> None:
+    tenant_id = _require_tenant(ctx)
+    if not type(obj).__visibility__.may_delete(obj, tenant_id):
+        raise TenantWriteRefused(f"this tenant may not delete that {type(obj).__name__}")

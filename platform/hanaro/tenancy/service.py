@@ -1,0 +1,238 @@
+"""Rules for tenants, memberships, roles and sharing agreements. Callers commit."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort
+from sqlalchemy import select
+
+from ..core import clock
+from ..core.db import db, utcnow
+from . import context
+from .models import (
+    Membership,
+    Role,
+    RoleChange,
+    RoleChangeAction,
+    SharingAgreement,
+    Tenant,
+)
+
+
+class RuleViolation(ValueError):
+    """A request the rules refuse; ``field`` names the form field the message belongs to."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = str(message)
+        self.field = field
+
+
+# -- memberships and the active tenant -------------------------------------------------------
+
+def memberships_of(user) -> list[Membership]:
+    """The user's own active memberships in active tenants, visible from any tenant."""
+    with context.acting_as(context.current_tenant_id(), user.id):
+        rows = db.session.scalars(
+            select(Membership)
+            .join(Membership.tenant)
+            .where(Membership.user_id == user.id, Membership.active.is_(True), Tenant.active.is_(True))
+            .order_by(Tenant.name)
+        ).all()
+    return list(rows)
+
+
+def active_membership(user, tenant_id: int | None) -> Membership | None:
+    """The membership to act under: the requested tenant's if still valid, else the first."""
+    memberships = memberships_of(user)
+    for membership in memberships:
+        if membership.tenant_id == tenant_id:
+            return membership
+    return memberships[0] if memberships else None
+
+
+def membership_in(user, tenant_code: str) -> Membership | None:
+    for membership in memberships_of(user):
+        if membership.tenant.code == tenant_code:
+            return membership
+    return None
+
+
+def members_of_active_tenant() -> list[Membership]:
+    return list(
+        db.session.scalars(
+            select(Membership)
+            .where(Membership.tenant_id == context.current_tenant_id())
+            .order_by(Membership.active.desc(), Membership.created_at)
+        )
+    )
+
+
+def get_membership_or_404(public_id: str) -> Membership:
+    """A membership of the active tenant (not the user's own elsewhere), else 404."""
+    membership = db.session.scalar(
+        select(Membership).where(
+            Membership.public_id == public_id, Membership.tenant_id == context.current_tenant_id()
+        )
+    )
+    if membership is None:
+        abort(404)
+    return membership
+
+
+def _record_role_change(membership, action, before, actor) -> None:
+    db.session.add(
+        RoleChange(
+            user_id=membership.user_id,
+            actor_user_id=actor.id if actor else None,
+            action=action,
+            roles_before=list(before),
+            roles_after=list(membership.roles) if membership.active else [],
+        )
+    )
+
+
+def _validated_roles(roles) -> list[str]:
+    values = sorted({Role(r).value for r in roles})
+    if not values:
+        raise RuleViolation("역할을 하나 이상 고르세요.", field="roles")
+    return values
+
+
+def grant_membership(user, roles, actor) -> Membership:
+    """Give ``user`` roles in the active tenant (re-activating a former membership)."""
+    roles = _validated_roles(roles)
+    membership = db.session.scalar(
+        select(Membership).where(
+            Membership.user_id == user.id, Membership.tenant_id == context.current_tenant_id()
+        )
+    )
+    if membership is not None and membership.active:
+        raise RuleViolation("이미 이 기관의 구성원입니다.", field="email")
+    before = []
+    if membership is None:
+        membership = Membership(user=user, roles=roles)
+        db.session.add(membership)
+    else:
+        membership.roles, membership.active = roles, True
+    db.session.flush()
+    _record_role_change(membership, RoleChangeAction.GRANTED, before, actor)
+    db.session.flush()
+    return membership
+
+
+def change_roles(membership, roles, actor) -> None:
+    roles = _validated_roles(roles)
+    if not membership.active:
+        raise RuleViolation("비활성화된 구성원의 역할은 바꿀 수 없습니다.")
+    if membership.user_id == actor.id and Role.TENANT_ADMIN.value not in roles:
+        _refuse_last_admin_removal(membership)
+    before = list(membership.roles)
+    if before == roles:
+        return
+    membership.roles = roles
+    _record_role_change(membership, RoleChangeAction.CHANGED, before, actor)
+    db.session.flush()
+
+
+def revoke_membership(membership, actor) -> None:
+    if not membership.active:
+        raise RuleViolation("이미 비활성화된 구성원입니다.")
+    _refuse_last_admin_removal(membership)
+    before = list(membership.roles)
+    membership.active = False
+    _record_role_change(membership, RoleChangeAction.REVOKED, before, actor)
+    db.session.flush()
+
+
+def _refuse_last_admin_removal(membership) -> None:
+    if Role.TENANT_ADMIN.value not in membership.roles:
+        return
+    admins = [m for m in members_of_active_tenant() if m.active and m.has_role(Role.TENANT_ADMIN)]
+    if len(admins) <= 1:
+        raise RuleViolation("기관 관리자가 한 명은 남아 있어야 합니다.", field="roles")
+
+
+def role_changes_of_active_tenant(limit: int = 200) -> list[RoleChange]:
+    return list(
+        db.session.scalars(
+            select(RoleChange)
+            .where(RoleChange.tenant_id == context.current_tenant_id())
+            .order_by(RoleChange.at.desc(), RoleChange.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+# -- sharing agreements ------------------------------------------------------------------------
+
+def agreements_of_active_tenant() -> list[SharingAgreement]:
+    """Agreements this tenant made or is a partner in (the policy decides which)."""
+    return list(
+        db.session.scalars(select(SharingAgreement).order_by(SharingAgreement.created_at.desc()))
+    )
+
+
+def get_agreement_or_404(public_id: str) -> SharingAgreement:
+    agreement = db.session.scalar(select(SharingAgreement).where(SharingAgreement.public_id == public_id))
+    if agreement is None:
+        abort(404)
+    return agreement
+
+
+def create_agreement(partner: Tenant, purpose, record_kinds, valid_from, valid_to, actor) -> SharingAgreement:
+    tenant_id = context.current_tenant_id()
+    if partner.id == tenant_id:
+        raise RuleViolation("자기 기관과는 협약을 맺을 수 없습니다.", field="partner")
+    if valid_to is not None and valid_to < valid_from:
+        raise RuleViolation("종료일은 시작일 이후여야 합니다.", field="valid_to")
+    agreement = SharingAgreement(
+        partner_tenant_id=partner.id,
+        purpose=purpose,
+        record_kinds=sorted(set(record_kinds)),
+        valid_from=valid_from,
+        valid_to=valid_to,
+        created_by_user_id=actor.id if actor else None,
+    )
+    db.session.add(agreement)
+    db.session.flush()
+    return agreement
+
+
+def revoke_agreement(agreement: SharingAgreement, reason: str, actor) -> None:
+    if agreement.revoked_at is not None:
+        raise RuleViolation("이미 해지된 협약입니다.")
+    agreement.revoked_at = utcnow()
+    agreement.revoked_by_user_id = actor.id
+    agreement.revoked_reason = reason
+    db.session.flush()
+
+
+def tenants_with_active_agreement(record_kind: str, day: date | None = None) -> set[int]:
+    """Partner tenant ids with which the active tenant shares ``record_kind`` today."""
+    day = day or clock.today()
+    tenant_id = context.current_tenant_id()
+    partners = set()
+    for agreement in agreements_of_active_tenant():
+        if agreement.is_active_on(day) and record_kind in agreement.record_kinds:
+            partners.add(agreement.other_party(tenant_id).id)
+    return partners
+
+
+# -- tenants (global) ----------------------------------------------------------------------------
+
+def all_tenants() -> list[Tenant]:
+    return list(db.session.scalars(select(Tenant).order_by(Tenant.name)))
+
+
+def tenant_by_code(code: str) -> Tenant | None:
+    return db.session.scalar(select(Tenant).where(Tenant.code == code))
+
+
+def create_tenant(code, name, kind, region, parent) -> Tenant:
+    if tenant_by_code(code) is not None:
+        raise RuleViolation("이미 쓰이는 기관 코드입니다.", field="code")
+    tenant = Tenant(code=code, name=name, kind=kind, region=region, parent=parent)
+    db.session.add(tenant)
+    db.session.flush()
+    return tenant

@@ -1,0 +1,268 @@
+"""Tenant switcher, members and roles, sharing agreements, and the operator's tenant list."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..accounts import service as accounts
+from ..accounts.models import User
+from ..core.access import operator_only, signed_in, tenant_member
+from ..core.db import db
+from ..core import idempotency
+from ..core.forms import parse_form
+from . import service
+from .models import RECORD_KIND_LABELS, ROLE_LABELS, TENANT_KIND_LABELS, Region, Role
+from .schemas import (
+    AddMemberForm,
+    AgreementForm,
+    ChangeRolesForm,
+    RevokeAgreementForm,
+    SwitchTenantForm,
+    TenantForm,
+)
+from .service import RuleViolation
+
+bp = Blueprint("tenancy", __name__)
+
+
+def _invalid(template: str, errors: dict, **context):
+    """Re-render a form with its messages and what the user typed."""
+    return render_template(template, form=request.form, errors=errors, **context), 422
+
+
+def _violation(template: str, violation: RuleViolation, **context):
+    errors = {violation.field or "_form": [violation.message]}
+    return _invalid(template, errors, **context)
+
+
+# -- tenant switcher -------------------------------------------------------------------------
+
+@bp.post("/tenant/switch")
+@signed_in
+def switch_tenant():
+    data, errors = parse_form(SwitchTenantForm())
+    membership = service.membership_in(current_user, data["tenant"]) if not errors else None
+    if membership is None:
+        abort(404)
+    g.user_session.active_tenant_id = membership.tenant_id
+    flash(_("%(name)s(으)로 전환했습니다.", name=membership.tenant.name), "success")
+    return redirect(url_for("home.index"), code=303)
+
+
+# -- members and roles ---------------------------------------------------------------------------
+
+ROLE_OPTIONS = [(role.value, ROLE_LABELS[role]) for role in Role]
+
+
+def _members_page(form=None, errors=None, status=200):
+    return (
+        render_template(
+            "tenancy/members.html",
+            members=service.members_of_active_tenant(),
+            role_options=ROLE_OPTIONS,
+            form=form or {},
+            errors=errors or {},
+        ),
+        status,
+    )
+
+
+@bp.get("/admin/members")
+@tenant_member(Role.TENANT_ADMIN)
+def members():
+    return _members_page()
+
+
+@bp.post("/admin/members")
+@tenant_member(Role.TENANT_ADMIN)
+def add_member():
+    data, errors = parse_form(AddMemberForm())
+    if errors:
+        return _members_page(request.form, errors, 422)
+    user = accounts.find_user_by_email(data["email"])
+    if user is None:
+        if not data.get("initial_password"):
+            return _members_page(
+                request.form, {"initial_password": [_("새 계정에는 초기 비밀번호가 필요합니다.")]}, 422
+            )
+        user = User(
+            email=accounts.normalise_email(data["email"]),
+            display_name=data["display_name"],
+            password_hash=accounts.hash_password(data["initial_password"]),
+        )
+        db.session.add(user)
+        db.session.flush()
+    try:
+        service.grant_membership(user, data["roles"], current_user)
+    except RuleViolation as violation:
+        return _members_page(request.form, {violation.field or "_form": [violation.message]}, 422)
+    flash(_("%(name)s 님을 구성원으로 추가했습니다.", name=user.display_name), "success")
+    return redirect(url_for("tenancy.members"), code=303)
+
+
+@bp.route("/admin/members/<public_id>", methods=["GET", "POST"])
+@tenant_member(Role.TENANT_ADMIN)
+def member(public_id):
+    membership = service.get_membership_or_404(public_id)
+    context = {"membership": membership, "role_options": ROLE_OPTIONS}
+    if request.method == "GET":
+        return render_template("tenancy/member.html", form={"roles": membership.roles}, errors={}, **context)
+    data, errors = parse_form(ChangeRolesForm())
+    if errors:
+        return _invalid("tenancy/member.html", errors, **context)
+    try:
+        service.change_roles(membership, data["roles"], current_user)
+    except RuleViolation as violation:
+        return _violation("tenancy/member.html", violation, **context)
+    flash(_("역할을 저장했습니다."), "success")
+    return redirect(url_for("tenancy.member", public_id=public_id), code=303)
+
+
+@bp.post("/admin/members/<public_id>/revoke")
+@tenant_member(Role.TENANT_ADMIN)
+def revoke_member(public_id):
+    membership = service.get_membership_or_404(public_id)
+    try:
+        service.revoke_membership(membership, current_user)
+    except RuleViolation as violation:
+        flash(violation.message, "error")
+        return redirect(url_for("tenancy.member", public_id=public_id), code=303)
+    flash(_("구성원의 권한을 회수했습니다."), "success")
+    return redirect(url_for("tenancy.members"), code=303)
+
+
+@bp.get("/admin/role-history")
+@tenant_member(Role.TENANT_ADMIN)
+def role_history():
+    return render_template(
+        "tenancy/role_history.html", changes=service.role_changes_of_active_tenant(), role_labels=ROLE_LABELS
+    )
+
+
+# -- sharing agreements ------------------------------------------------------------------------
+
+RECORD_KIND_OPTIONS = list(RECORD_KIND_LABELS.items())
+
+
+def _agreements_page(form=None, errors=None, status=200):
+    active_tenant = g.active_tenant
+    return (
+        render_template(
+            "tenancy/agreements.html",
+            agreements=service.agreements_of_active_tenant(),
+            partner_options=[(t.code, t.name) for t in service.all_tenants() if t.id != active_tenant.id],
+            record_kind_options=[(k.value, label) for k, label in RECORD_KIND_OPTIONS],
+            can_manage=g.membership.has_role(Role.TENANT_ADMIN),
+            form=form or {},
+            errors=errors or {},
+        ),
+        status,
+    )
+
+
+@bp.get("/agreements")
+@tenant_member()
+def agreements():
+    return _agreements_page()
+
+
+@bp.post("/agreements")
+@tenant_member(Role.TENANT_ADMIN)
+def create_agreement():
+    previous = idempotency.previous_result()
+    if previous:
+        return redirect(previous, code=303)
+    data, errors = parse_form(AgreementForm())
+    partner = service.tenant_by_code(data["partner"]) if data else None
+    if data and partner is None:
+        errors = {"partner": [_("목록에 있는 기관을 고르세요.")]}
+    if errors:
+        return _agreements_page(request.form, errors, 422)
+    if not idempotency.claim():
+        return redirect(url_for("tenancy.agreements"), code=303)
+    try:
+        agreement = service.create_agreement(
+            partner, data["purpose"], data["record_kinds"], data["valid_from"], data["valid_to"], current_user
+        )
+    except RuleViolation as violation:
+        return _agreements_page(request.form, {violation.field or "_form": [violation.message]}, 422)
+    target = url_for("tenancy.agreement", public_id=agreement.public_id)
+    idempotency.record_result(target)
+    flash(_("%(name)s와(과)의 협약을 등록했습니다.", name=partner.name), "success")
+    return redirect(target, code=303)
+
+
+@bp.route("/agreements/<public_id>", methods=["GET"])
+@tenant_member()
+def agreement(public_id):
+    agreement = service.get_agreement_or_404(public_id)
+    return render_template(
+        "tenancy/agreement.html",
+        agreement=agreement,
+        can_manage=g.membership.has_role(Role.TENANT_ADMIN),
+        form={},
+        errors={},
+    )
+
+
+@bp.post("/agreements/<public_id>/revoke")
+@tenant_member(Role.TENANT_ADMIN)
+def revoke_agreement(public_id):
+    agreement = service.get_agreement_or_404(public_id)
+    context = {"agreement": agreement, "can_manage": True}
+    data, errors = parse_form(RevokeAgreementForm())
+    if errors:
+        return _invalid("tenancy/agreement.html", errors, **context)
+    try:
+        service.revoke_agreement(agreement, data["reason"], current_user)
+    except RuleViolation as violation:
+        return _violation("tenancy/agreement.html", violation, **context)
+    flash(_("협약을 해지했습니다. 이 협약에 따른 공유는 즉시 중단됩니다."), "success")
+    return redirect(url_for("tenancy.agreement", public_id=public_id), code=303)
+
+
+# -- platform operator: tenants ------------------------------------------------------------------
+
+def _tenants_page(form=None, errors=None, status=200):
+    return (
+        render_template(
+            "tenancy/operator_tenants.html",
+            tenants=service.all_tenants(),
+            kind_options=[(k.value, label) for k, label in TENANT_KIND_LABELS.items()],
+            region_options=[
+                (r.code, f"{r.name} ({r.code})") for r in db.session.scalars(select(Region).order_by(Region.code))
+            ],
+            parent_options=[(t.code, t.name) for t in service.all_tenants()],
+            form=form or {},
+            errors=errors or {},
+        ),
+        status,
+    )
+
+
+@bp.get("/operator/tenants")
+@operator_only
+def operator_tenants():
+    return _tenants_page()
+
+
+@bp.post("/operator/tenants")
+@operator_only
+def create_tenant():
+    data, errors = parse_form(TenantForm())
+    region = db.session.get(Region, data["region_code"]) if data else None
+    parent = service.tenant_by_code(data["parent"]) if data and data.get("parent") else None
+    if data and region is None:
+        errors = {"region_code": [_("목록에 있는 행정구역을 고르세요.")]}
+    elif data and data.get("parent") and parent is None:
+        errors = {"parent": [_("목록에 있는 기관을 고르세요.")]}
+    if errors:
+        return _tenants_page(request.form, errors, 422)
+    try:
+        tenant = service.create_tenant(data["code"], data["name"], data["kind"], region, parent)
+    except RuleViolation as violation:
+        return _tenants_page(request.form, {violation.field or "_form": [violation.message]}, 422)
+    flash(_("기관 %(name)s을(를) 만들었습니다.", name=tenant.name), "success")
+    return redirect(url_for("tenancy.operator_tenants"), code=303)
