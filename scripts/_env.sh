@@ -14,7 +14,8 @@ find_python() {
 }
 
 ensure_venv() {  # ensure_venv EXTRAS  (e.g. "" or "[test]")
-  local extras="$1" stamp=".venv/.installed$extras"
+  local extras="$1"
+  local stamp=".venv/.installed$extras"
   if [ ! -x .venv/bin/python ]; then
     "$(find_python)" -m venv .venv
   fi

@@ -1,0 +1,193 @@
+"""PostgreSQL Row-Level Security: the second enforcer, and its agreement with the ORM filter."""
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import pytest
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from hanaro.accounts.models import User
+from hanaro.core.db import db
+from hanaro.tenancy import orm_filter, policy
+from hanaro.tenancy.context import acting_as, unscoped
+from hanaro.tenancy.models import Membership, Region, RegionLevel, RoleChange, SharingAgreement, Tenant, TenantKind
+
+from .conftest import BACKEND, PG_APP_ROLE
+
+pytestmark = pytest.mark.skipif(BACKEND != "postgresql", reason="PostgreSQL only")
+
+TENANT_OWNED_MODELS = [Membership, RoleChange, SharingAgreement]
+TENANT_COUNT = 12
+
+
+def test_every_model_with_tenant_id_is_registered_with_the_policy(app):
+    tables_with_tenant_id = {t.name for t in db.metadata.sorted_tables if "tenant_id" in t.c}
+    assert tables_with_tenant_id == set(policy.REGISTRY)
+    assert {m.__tablename__ for m in TENANT_OWNED_MODELS} == set(policy.REGISTRY)
+
+
+def test_rls_is_enabled_and_forced_with_four_policies_on_every_tenant_owned_table(superuser_engine):
+    with superuser_engine.connect() as connection:
+        for table in policy.REGISTRY:
+            enabled, forced = connection.execute(
+                text("select relrowsecurity, relforcerowsecurity from pg_class where relname = :t"), {"t": table}
+            ).one()
+            assert (enabled, forced) == (True, True), table
+            commands = set(
+                connection.execute(text("select cmd from pg_policies where tablename = :t"), {"t": table}).scalars()
+            )
+            assert commands == {"SELECT", "INSERT", "UPDATE", "DELETE"}, table
+
+
+def test_app_role_is_not_superuser_cannot_bypass_rls_and_owns_no_table(superuser_engine):
+    with superuser_engine.connect() as connection:
+        superuser, bypass = connection.execute(
+            text("select rolsuper, rolbypassrls from pg_roles where rolname = :r"), {"r": PG_APP_ROLE}
+        ).one()
+        owned = connection.execute(
+            text("select count(*) from pg_tables where schemaname = 'public' and tableowner = :r"), {"r": PG_APP_ROLE}
+        ).scalar()
+    assert (superuser, bypass, owned) == (False, False, 0)
+
+
+def test_app_connects_as_the_app_role(app):
+    with app.app_context():
+        assert db.session.execute(text("select current_user")).scalar() == PG_APP_ROLE
+
+
+# -- many tenants, many rows, committed so separate connections can see them ---------------------
+
+@pytest.fixture
+def world(app, superuser_engine):
+    """12 tenants, 60 users, random memberships and agreements, committed; removed afterwards."""
+    rng = random.Random(20261122)
+    with app.app_context():
+        session = db.session
+        with unscoped():
+            session.add(Region(code="9800000000", name="격리시험도", level=RegionLevel.PROVINCE))
+            tenants = [
+                Tenant(code=f"iso-{i}", name=f"격리기관{i}", kind=TenantKind.NGO, region_code="9800000000")
+                for i in range(TENANT_COUNT)
+            ]
+            users = [User(email=f"iso{i}@test.example", display_name=f"격리{i}") for i in range(60)]
+            session.add_all(tenants + users)
+            session.commit()
+        for tenant in tenants:
+            with acting_as(tenant.id, None):
+                for user in rng.sample(users, 8):
+                    session.add(Membership(user_id=user.id, roles=["viewer"]))
+                    session.add(RoleChange(user_id=user.id, action="granted", roles_after=["viewer"]))
+                for partner in rng.sample([t for t in tenants if t is not tenant], 3):
+                    session.add(
+                        SharingAgreement(
+                            partner_tenant_id=partner.id, purpose="격리 시험", record_kinds=["case"], valid_from=date(2026, 1, 1)
+                        )
+                    )
+                session.commit()
+        ids = {"tenants": [t.id for t in tenants], "users": [u.id for u in users]}
+    yield ids
+    with superuser_engine.begin() as connection:
+        connection.execute(
+            text("TRUNCATE form_submissions, user_sessions, login_events, role_changes, sharing_agreements, "
+                 "memberships, users, tenants, regions CASCADE")
+        )
+
+
+def _orm_only(superuser_engine, model, tenant_id, user_id) -> set[int]:
+    """Rows the ORM filter lets through, on a connection RLS does not restrict (superuser)."""
+    with Session(bind=superuser_engine) as session, acting_as(tenant_id, user_id):
+        return set(session.scalars(select(model.id)))
+
+
+def _rls_only(app_engine, table, tenant_id, user_id) -> set[int]:
+    """Rows RLS lets through for a plain SQL statement, which the ORM filter never sees."""
+    with app_engine.begin() as connection:
+        connection.execute(
+            text("select set_config('hanaro.tenant_id', :t, true), set_config('hanaro.user_id', :u, true)"),
+            {"t": str(tenant_id), "u": str(user_id) if user_id else ""},
+        )
+        return set(connection.execute(text(f"select id from {table}")).scalars())
+
+
+@pytest.mark.committed
+def test_orm_filter_and_rls_let_through_exactly_the_same_rows(app, world, superuser_engine):
+    app_engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    rng = random.Random(7)
+    compared = 0
+    for tenant_id in world["tenants"]:
+        for user_id in [None] + rng.sample(world["users"], 3):
+            for model in TENANT_OWNED_MODELS:
+                orm_rows = _orm_only(superuser_engine, model, tenant_id, user_id)
+                rls_rows = _rls_only(app_engine, model.__tablename__, tenant_id, user_id)
+                assert orm_rows == rls_rows, (model.__name__, tenant_id, user_id)
+                compared += 1
+    app_engine.dispose()
+    assert compared == TENANT_COUNT * 4 * len(TENANT_OWNED_MODELS)
+    # And the comparison was not vacuous: tenants see some rows and never all of them.
+    with superuser_engine.connect() as connection:
+        total = connection.execute(text("select count(*) from memberships")).scalar()
+    seen = _rls_only(create_engine(app.config["SQLALCHEMY_DATABASE_URI"]), "memberships", world["tenants"][0], None)
+    assert 0 < len(seen) < total
+
+
+@pytest.mark.committed
+def test_rls_alone_isolates_when_the_orm_filter_is_switched_off(app, world):
+    tenant_id = world["tenants"][0]
+    event.remove(Session, "do_orm_execute", orm_filter._filter_tenant_owned)
+    try:
+        with app.app_context(), acting_as(tenant_id, None):
+            memberships = db.session.scalars(select(Membership)).all()
+            agreements = db.session.scalars(select(SharingAgreement)).all()
+    finally:
+        event.listen(Session, "do_orm_execute", orm_filter._filter_tenant_owned)
+    assert memberships and {m.tenant_id for m in memberships} == {tenant_id}
+    assert agreements and all(tenant_id in (a.tenant_id, a.partner_tenant_id) for a in agreements)
+
+
+@pytest.mark.committed
+def test_a_pooled_connection_used_by_tenant_a_then_by_no_tenant_sees_nothing(app, world):
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], pool_size=1, max_overflow=0)
+    tenant_a = world["tenants"][0]
+    with Session(bind=engine) as session, acting_as(tenant_a, None):
+        first = session.connection().connection.dbapi_connection
+        assert session.scalars(select(Membership)).all()
+        session.commit()
+    with Session(bind=engine) as session:
+        assert session.connection().connection.dbapi_connection is first  # same pooled connection
+        assert session.execute(text("select count(*) from memberships")).scalar() == 0
+        assert session.execute(text("select count(*) from sharing_agreements")).scalar() == 0
+    engine.dispose()
+
+
+def test_rls_refuses_writing_another_tenants_rows(app, make):
+    mine, theirs = make.tenant(), make.tenant()
+    user = make.user()
+    make.membership(user, theirs)
+    with app.app_context():
+        connection = db.session.connection()
+        connection.execute(text("select set_config('hanaro.tenant_id', :t, true)"), {"t": str(mine.id)})
+        with pytest.raises(DBAPIError, match="row-level security"):
+            with connection.begin_nested():
+                connection.execute(
+                    text("insert into memberships (tenant_id, user_id, roles, active, created_at, public_id) "
+                         "values (:t, :u, '[]', true, now(), 'x')"),
+                    {"t": theirs.id, "u": user.id},
+                )
+        updated = connection.execute(
+            text("update memberships set active = false where tenant_id = :t"), {"t": theirs.id}
+        ).rowcount
+        assert updated == 0  # invisible rows cannot be updated either
+
+
+def test_rls_refuses_moving_a_row_to_another_tenant(app, make):
+    mine, theirs = make.tenant(), make.tenant()
+    make.member(mine)
+    with app.app_context():
+        connection = db.session.connection()
+        connection.execute(text("select set_config('hanaro.tenant_id', :t, true)"), {"t": str(mine.id)})
+        with pytest.raises(DBAPIError, match="row-level security"):
+            with connection.begin_nested():
+                connection.execute(text("update memberships set tenant_id = :other"), {"other": theirs.id})
