@@ -22,7 +22,7 @@ from .helpers import count_queries  # noqa: F401  (re-exported for tests)
 REQUIRE_SERVICES = os.environ.get("HANARO_REQUIRE_SERVICES") == "1"
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-PG_TEST_DB = "hanaro_test"
+PG_TEST_DB = os.environ.get("HANARO_TEST_DB", "hanaro_test")
 PG_OWNER_ROLE = "hanaro_test_owner"
 PG_APP_ROLE = "hanaro_test_app"
 

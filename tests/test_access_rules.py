@@ -1,0 +1,59 @@
+"""Deny by default: every endpoint declares who may call it, and the declaration is enforced."""
+from __future__ import annotations
+
+import re
+
+from hanaro.core.access import Audience, rule_for_endpoint
+
+from .helpers import login
+
+OBJECT_ROUTE = re.compile(r"<(?:[a-z]+:)?public_id>")
+
+
+def test_every_endpoint_declares_an_access_rule(app):
+    with app.test_request_context():
+        undeclared = [rule.endpoint for rule in app.url_map.iter_rules() if rule_for_endpoint(rule.endpoint) is None]
+    assert undeclared == []
+
+
+def test_only_login_language_health_and_static_are_public(app):
+    with app.test_request_context():
+        public = sorted(
+            rule.endpoint
+            for rule in app.url_map.iter_rules()
+            if rule_for_endpoint(rule.endpoint).audience is Audience.PUBLIC
+        )
+    assert public == ["accounts.login", "accounts.set_language", "core.healthz", "static"]
+
+
+def test_an_endpoint_without_a_rule_is_refused(app, client, make):
+    app.add_url_rule("/undeclared-test-endpoint", "undeclared_test_endpoint", lambda: "secret")
+    try:
+        assert client.get("/undeclared-test-endpoint").status_code == 404
+        tenant = make.tenant()
+        login(client, make.member(tenant, roles=["tenant_admin"]).email)
+        response = client.get("/undeclared-test-endpoint")
+        assert response.status_code == 404 and b"secret" not in response.data
+    finally:
+        app.view_functions.pop("undeclared_test_endpoint")
+
+
+def test_signed_out_visitors_are_sent_to_login(client):
+    for path in ("/", "/agreements", "/admin/members", "/operator/tenants"):
+        response = client.get(path)
+        assert response.status_code == 302 and response.headers["Location"].endswith("/login"), path
+
+
+def test_htmx_requests_from_signed_out_visitors_get_a_redirect_header(client):
+    response = client.get("/agreements", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].endswith("/login")
+
+
+def test_roles_are_enforced(client, make):
+    tenant = make.tenant()
+    login(client, make.member(tenant, roles=["case_manager"]).email)
+    assert client.get("/agreements").status_code == 200
+    assert client.get("/admin/members").status_code == 403
+    assert client.post("/admin/members", data={"email": "x@example.com"}).status_code == 403
+    assert client.get("/operator/tenants").status_code == 404
