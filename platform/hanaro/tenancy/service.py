@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import abort
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..core import clock
@@ -95,7 +96,7 @@ def _record_role_change(membership, action, before, actor) -> None:
 def _validated_roles(roles) -> list[str]:
     values = sorted({Role(r).value for r in roles})
     if not values:
-        raise RuleViolation("역할을 하나 이상 고르세요.", field="roles")
+        raise RuleViolation(_l("역할을 하나 이상 고르세요."), field="roles")
     return values
 
 
@@ -108,7 +109,7 @@ def grant_membership(user, roles, actor) -> Membership:
         )
     )
     if membership is not None and membership.active:
-        raise RuleViolation("이미 이 기관의 구성원입니다.", field="email")
+        raise RuleViolation(_l("이미 이 기관의 구성원입니다."), field="email")
     before = []
     if membership is None:
         membership = Membership(user=user, roles=roles)
@@ -124,7 +125,7 @@ def grant_membership(user, roles, actor) -> Membership:
 def change_roles(membership, roles, actor) -> None:
     roles = _validated_roles(roles)
     if not membership.active:
-        raise RuleViolation("비활성화된 구성원의 역할은 바꿀 수 없습니다.")
+        raise RuleViolation(_l("비활성화된 구성원의 역할은 바꿀 수 없습니다."))
     if membership.user_id == actor.id and Role.TENANT_ADMIN.value not in roles:
         _refuse_last_admin_removal(membership)
     before = list(membership.roles)
@@ -137,7 +138,7 @@ def change_roles(membership, roles, actor) -> None:
 
 def revoke_membership(membership, actor) -> None:
     if not membership.active:
-        raise RuleViolation("이미 비활성화된 구성원입니다.")
+        raise RuleViolation(_l("이미 비활성화된 구성원입니다."))
     _refuse_last_admin_removal(membership)
     before = list(membership.roles)
     membership.active = False
@@ -150,7 +151,7 @@ def _refuse_last_admin_removal(membership) -> None:
         return
     admins = [m for m in members_of_active_tenant() if m.active and m.has_role(Role.TENANT_ADMIN)]
     if len(admins) <= 1:
-        raise RuleViolation("기관 관리자가 한 명은 남아 있어야 합니다.", field="roles")
+        raise RuleViolation(_l("기관 관리자가 한 명은 남아 있어야 합니다."), field="roles")
 
 
 def role_changes_of_active_tenant(limit: int = 200) -> list[RoleChange]:
@@ -183,9 +184,9 @@ def get_agreement_or_404(public_id: str) -> SharingAgreement:
 def create_agreement(partner: Tenant, purpose, record_kinds, valid_from, valid_to, actor) -> SharingAgreement:
     tenant_id = context.current_tenant_id()
     if partner.id == tenant_id:
-        raise RuleViolation("자기 기관과는 협약을 맺을 수 없습니다.", field="partner")
+        raise RuleViolation(_l("자기 기관과는 협약을 맺을 수 없습니다."), field="partner")
     if valid_to is not None and valid_to < valid_from:
-        raise RuleViolation("종료일은 시작일 이후여야 합니다.", field="valid_to")
+        raise RuleViolation(_l("종료일은 시작일 이후여야 합니다."), field="valid_to")
     agreement = SharingAgreement(
         partner_tenant_id=partner.id,
         purpose=purpose,
@@ -201,7 +202,7 @@ def create_agreement(partner: Tenant, purpose, record_kinds, valid_from, valid_t
 
 def revoke_agreement(agreement: SharingAgreement, reason: str, actor) -> None:
     if agreement.revoked_at is not None:
-        raise RuleViolation("이미 해지된 협약입니다.")
+        raise RuleViolation(_l("이미 해지된 협약입니다."))
     agreement.revoked_at = utcnow()
     agreement.revoked_by_user_id = actor.id
     agreement.revoked_reason = reason
@@ -231,7 +232,7 @@ def tenant_by_code(code: str) -> Tenant | None:
 
 def create_tenant(code, name, kind, region, parent) -> Tenant:
     if tenant_by_code(code) is not None:
-        raise RuleViolation("이미 쓰이는 기관 코드입니다.", field="code")
+        raise RuleViolation(_l("이미 쓰이는 기관 코드입니다."), field="code")
     tenant = Tenant(code=code, name=name, kind=kind, region=region, parent=parent)
     db.session.add(tenant)
     db.session.flush()

@@ -47,7 +47,7 @@ def switch_tenant():
     if membership is None:
         abort(404)
     g.user_session.active_tenant_id = membership.tenant_id
-    flash(_("%(name)s(으)로 전환했습니다.", name=membership.tenant.name), "success")
+    flash(_("작업 기관을 바꿨습니다: %(name)s", name=membership.tenant.name), "success")
     return redirect(url_for("home.index"), code=303)
 
 
@@ -190,7 +190,7 @@ def create_agreement():
         return _agreements_page(request.form, {violation.field or "_form": [violation.message]}, 422)
     target = url_for("tenancy.agreement", public_id=agreement.public_id)
     idempotency.record_result(target)
-    flash(_("%(name)s와(과)의 협약을 등록했습니다.", name=partner.name), "success")
+    flash(_("협약을 등록했습니다: %(name)s", name=partner.name), "success")
     return redirect(target, code=303)
 
 
@@ -264,5 +264,5 @@ def create_tenant():
         tenant = service.create_tenant(data["code"], data["name"], data["kind"], region, parent)
     except RuleViolation as violation:
         return _tenants_page(request.form, {violation.field or "_form": [violation.message]}, 422)
-    flash(_("기관 %(name)s을(를) 만들었습니다.", name=tenant.name), "success")
+    flash(_("기관을 만들었습니다: %(name)s", name=tenant.name), "success")
     return redirect(url_for("tenancy.operator_tenants"), code=303)
