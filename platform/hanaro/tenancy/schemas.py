@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError, fields, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..core.forms import FormSchema, email, length, one_of
 from .models import RecordKind, Role, TenantKind
@@ -54,17 +54,12 @@ class RevokeAgreementForm(FormSchema):
 class TenantForm(FormSchema):
     code = fields.String(
         required=True,
-        validate=length(min=2, max=64),
+        validate=[
+            length(min=2, max=64),
+            validate.Regexp(r"^[a-z0-9-]+$", error=_l("영문 소문자, 숫자, 하이픈(-)만 쓸 수 있습니다.")),
+        ],
     )
     name = fields.String(required=True, validate=length(min=2, max=200))
     kind = fields.String(required=True, validate=one_of([k.value for k in TenantKind]))
     region_code = fields.String(required=True, validate=length(max=10))
     parent = fields.String(load_default=None, validate=length(max=64))
-
-    @validates_schema
-    def _code_is_a_slug(self, data, **kwargs):
-        code = data.get("code", "")
-        if code and not all(c.isascii() and (c.isalnum() or c == "-") for c in code):
-            raise ValidationError(str(_l("영문 소문자, 숫자, 하이픈(-)만 쓸 수 있습니다.")), "code")
-        if code and code != code.lower():
-            raise ValidationError(str(_l("영문 소문자, 숫자, 하이픈(-)만 쓸 수 있습니다.")), "code")
