@@ -99,7 +99,8 @@ def make_app(database_config: dict, **overrides):
         "SECRET_KEY": "test-secret-key",
         "HANARO_DEMO": False,
         "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_ENABLED": False,
+        "RATELIMIT_ENABLED": True,
+        "LOGIN_RATE_LIMIT": "10000 per minute",  # the rate-limit test lowers it
         "SESSION_COOKIE_SECURE": False,
         "REDIS_URL": REDIS_URL if REDIS_AVAILABLE else None,
         "JOBS_IN_PROCESS": True,

@@ -162,9 +162,17 @@ def test_state_changing_requests_need_a_csrf_token(database_config, make):
     assert client.get("/").status_code == 200
 
 
-def test_repeated_login_attempts_are_rate_limited(database_config):
-    limited = make_app(database_config, RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
-    client = limited.test_client()
+@pytest.fixture
+def rate_limited(app, monkeypatch):
+    from hanaro.core.extensions import limiter
+
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "3 per minute")
+    limiter.reset()
+    yield
+    limiter.reset()
+
+
+def test_repeated_login_attempts_are_rate_limited(client, rate_limited):
     statuses = [client.post("/login", data={"email": "a@b.c", "password": "x" * 10}).status_code for _ in range(4)]
     assert statuses[:3] == [401, 401, 401] and statuses[3] == 429
     assert "너무 많" in client.post("/login", data={}).get_data(as_text=True)

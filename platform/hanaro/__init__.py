@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, session
 from flask_login import current_user
 
 from . import config
@@ -17,14 +17,16 @@ from .core.extensions import (
     limiter,
     login_manager,
     migrate,
-    talisman,
 )
 from .core.forms import install_korean_messages
+from flask_talisman import Talisman
 
 REPO_ROOT = config.REPO_ROOT
 
 
 def _select_locale():
+    if not has_request_context():
+        return "ko"
     lang = session.get("lang")
     if lang in ("ko", "en"):
         return lang
@@ -68,7 +70,8 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.request_loader(lambda _request: web.load_signed_in_user())
     login_manager.user_loader(lambda _user_id: None)  # identity comes from the server-side session
-    talisman.init_app(
+    # One Talisman per app: it keeps its settings on the instance.
+    Talisman(
         app,
         force_https=app.config["FORCE_HTTPS"],
         session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
@@ -136,8 +139,10 @@ def _register_template_context(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from .accounts.cli import accounts_cli
+    from .core.worker import worker_command
     from .tenancy.cli import demo_logins, tenants_cli
 
     app.cli.add_command(tenants_cli)
     app.cli.add_command(demo_logins)
+    app.cli.add_command(worker_command)
     app.cli.add_command(accounts_cli)

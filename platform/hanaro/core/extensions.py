@@ -5,7 +5,6 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 
 babel = Babel()
@@ -14,7 +13,6 @@ htmx = HTMX()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 login_manager = LoginManager()
 migrate = Migrate()
-talisman = Talisman()
 
 CONTENT_SECURITY_POLICY = {
     "default-src": "'self'",

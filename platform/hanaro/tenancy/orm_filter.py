@@ -34,7 +34,7 @@ def _filter_tenant_owned(orm_execute_state):
         return
     if not _touches_tenant_owned(orm_execute_state):
         return
-    if ctx is None:
+    if ctx is None or (ctx.tenant_id is None and ctx.user_id is None):
         raise NoActiveTenant(
             "tenant-owned data queried without a tenancy context; "
             "use tenancy.context.acting_as(...) or, for maintenance, unscoped()"
