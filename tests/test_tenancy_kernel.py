@@ -59,6 +59,18 @@ def test_the_filter_applies_to_joins_and_relationship_loads(ctx, make):
         assert [m.tenant_id for m in user.memberships] == [a.id]
         joined = db.session.scalars(select(User).join(Membership)).all()
         assert [u.id for u in joined] == [shared_user.id]
+        in_subquery = select(User.id).where(User.id.in_(select(Membership.user_id).where(Membership.tenant_id == b.id)))
+        assert db.session.scalars(in_subquery).all() == []
+
+
+def test_a_join_or_subquery_into_tenant_data_without_context_raises(ctx, make):
+    from hanaro.accounts.models import User
+
+    make.member(make.tenant())
+    with pytest.raises(NoActiveTenant):
+        db.session.scalars(select(User).join(Membership)).all()
+    with pytest.raises(NoActiveTenant):
+        db.session.scalars(select(User).where(User.id.in_(select(Membership.user_id)))).all()
 
 
 def test_an_agreement_is_visible_to_both_parties_and_no_one_else(ctx, make):

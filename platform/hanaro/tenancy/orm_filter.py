@@ -6,10 +6,11 @@ change it, or to write rows the active tenant may not write.
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, bindparam, event, inspect
+from sqlalchemy import BigInteger, Table, bindparam, event, inspect
+from sqlalchemy.sql import visitors
 from sqlalchemy.orm import Session, with_loader_criteria
 
-from . import context
+from . import context, policy
 from .context import NoActiveTenant
 from .owned import TenantOwned
 
@@ -18,11 +19,11 @@ class TenantWriteRefused(PermissionError):
     """A flush tried to write a row that the active tenant may not write."""
 
 
-def _touches_tenant_owned(orm_execute_state) -> bool:
-    for mapper in orm_execute_state.all_mappers:
-        if issubclass(mapper.class_, TenantOwned):
-            return True
-    return False
+def _touches_tenant_owned(statement) -> bool:
+    """Does any table of the statement (joins and subqueries included) hold tenant data?"""
+    return any(
+        isinstance(element, Table) and element.name in policy.REGISTRY for element in visitors.iterate(statement)
+    )
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -32,13 +33,14 @@ def _filter_tenant_owned(orm_execute_state):
     ctx = context.current()
     if ctx is not None and ctx.unscoped:
         return
-    if not _touches_tenant_owned(orm_execute_state):
-        return
     if ctx is None or (ctx.tenant_id is None and ctx.user_id is None):
-        raise NoActiveTenant(
-            "tenant-owned data queried without a tenancy context; "
-            "use tenancy.context.acting_as(...) or, for maintenance, unscoped()"
-        )
+        if _touches_tenant_owned(orm_execute_state.statement):
+            raise NoActiveTenant(
+                "tenant-owned data queried without a tenancy context; "
+                "use tenancy.context.acting_as(...) or, for maintenance, unscoped()"
+            )
+        return
+    # The criteria reach every appearance of a tenant-owned entity: joins, subqueries, loads.
     # Bound parameters (not Python values) keep the cached lambda correct for every tenant.
     tenant_id = bindparam("hanaro_tenant_id", ctx.tenant_id, type_=BigInteger)
     user_id = bindparam("hanaro_user_id", ctx.user_id, type_=BigInteger)
