@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -190,6 +189,17 @@ def _no_outbound_network(monkeypatch):
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
-@contextmanager
-def no_context():
-    yield
+@pytest.fixture
+def signed_in(app, make):
+    """``signed_in("tenant_admin", tenant=None)`` → (client, user, tenant): a client signed in
+    with that role in a tenant (a new one unless given)."""
+    from .helpers import login
+
+    def sign_in(*roles, tenant=None):
+        tenant = tenant or make.tenant()
+        user = make.member(tenant, roles=list(roles) or ["viewer"])
+        client = app.test_client()
+        assert login(client, user.email).status_code == 303
+        return client, user, tenant
+
+    return sign_in

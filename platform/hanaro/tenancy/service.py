@@ -6,6 +6,7 @@ from datetime import date
 from flask import abort
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..core import clock
 from ..core.db import db, utcnow
@@ -63,6 +64,7 @@ def members_of_active_tenant() -> list[Membership]:
     return list(
         db.session.scalars(
             select(Membership)
+            .options(joinedload(Membership.user))
             .where(Membership.tenant_id == context.current_tenant_id())
             .order_by(Membership.active.desc(), Membership.created_at)
         )
@@ -158,6 +160,7 @@ def role_changes_of_active_tenant(limit: int = 200) -> list[RoleChange]:
     return list(
         db.session.scalars(
             select(RoleChange)
+            .options(joinedload(RoleChange.user), joinedload(RoleChange.actor))
             .where(RoleChange.tenant_id == context.current_tenant_id())
             .order_by(RoleChange.at.desc(), RoleChange.id.desc())
             .limit(limit)
@@ -170,7 +173,11 @@ def role_changes_of_active_tenant(limit: int = 200) -> list[RoleChange]:
 def agreements_of_active_tenant() -> list[SharingAgreement]:
     """Agreements this tenant made or is a partner in (the policy decides which)."""
     return list(
-        db.session.scalars(select(SharingAgreement).order_by(SharingAgreement.created_at.desc()))
+        db.session.scalars(
+            select(SharingAgreement)
+            .options(joinedload(SharingAgreement.tenant), joinedload(SharingAgreement.partner))
+            .order_by(SharingAgreement.created_at.desc())
+        )
     )
 
 

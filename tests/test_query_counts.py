@@ -1,0 +1,24 @@
+"""Pinned query counts: a page must not grow a query per row."""
+from .helpers import count_queries
+
+
+def test_home_and_members_pages_use_a_fixed_number_of_queries(app, make, signed_in):
+    client, admin, tenant = signed_in("tenant_admin")
+    for partner_number in range(3):
+        make.agreement(tenant, make.tenant())
+    client.get("/")  # warm up
+    with app.app_context(), count_queries() as home_queries:
+        assert client.get("/").status_code == 200
+    few_members = _members_page_queries(app, client)
+    for _ in range(5):
+        make.member(tenant)
+    many_members = _members_page_queries(app, client)
+    # Session, user, memberships (request + switcher), tenant, agreements, member count.
+    assert home_queries() == 8
+    assert many_members == few_members == 6
+
+
+def _members_page_queries(app, client):
+    with app.app_context(), count_queries() as queries:
+        assert client.get("/admin/members").status_code == 200
+    return queries()
