@@ -221,15 +221,17 @@ def page(request, browser, live_server, browser_log, context_options):
     page = context.new_page()
     _watch(page, browser_log)
     page.browser_log = browser_log
+    name = re.sub(r"[^\w.-]+", "_", request.node.nodeid.split("::", 1)[-1])
+    failure_shot = ARTIFACTS / f"failed-{name}.png"
+    failure_shot.unlink(missing_ok=True)  # no stale screenshot from an earlier run
     try:
         yield page
     finally:
         report = getattr(request.node, "report_call", None)
         if report is not None and report.failed:
             ARTIFACTS.mkdir(exist_ok=True)
-            name = re.sub(r"[^\w.-]+", "_", request.node.nodeid.split("::", 1)[-1])
             try:
-                page.screenshot(path=str(ARTIFACTS / f"failed-{name}.png"), full_page=True, caret="initial")
+                page.screenshot(path=str(failure_shot), full_page=True, caret="initial")
             except Exception as error:  # noqa: BLE001 - a screenshot must not hide the failure
                 print(f"could not save a failure screenshot: {error}")
         context.close()
