@@ -20,8 +20,12 @@ ensure_venv() {  # ensure_venv EXTRAS  (e.g. "" or "[test]")
     "$(find_python)" -m venv .venv
   fi
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/pip install --quiet --upgrade pip
-    .venv/bin/pip install --quiet -e ".$extras"
+    echo "installing Hanaro and its dependencies into .venv (log: .venv/install.log) ..." >&2
+    if ! { .venv/bin/pip install --quiet --upgrade pip &&
+           .venv/bin/pip install --quiet -e ".$extras"; } > .venv/install.log 2>&1; then
+      cat .venv/install.log >&2
+      return 1
+    fi
     touch "$stamp"
   fi
   export PATH="$ROOT/.venv/bin:$PATH"

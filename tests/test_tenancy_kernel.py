@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from hanaro.core.db import db
+from hanaro.core.rules import RuleViolation
 from hanaro.tenancy import service
 from hanaro.tenancy.context import NoActiveTenant, acting_as, unscoped
 from hanaro.tenancy.models import Membership, SharingAgreement
@@ -144,7 +145,7 @@ def test_the_last_tenant_admin_cannot_be_removed(ctx, make):
     admin = make.member(tenant, roles=["tenant_admin"])
     with acting_as(tenant.id, admin.id):
         membership = db.session.scalars(select(Membership)).one()
-        with pytest.raises(service.RuleViolation, match="기관 관리자가 한 명은"):
+        with pytest.raises(RuleViolation, match="기관 관리자가 한 명은"):
             service.revoke_membership(membership, admin)
-        with pytest.raises(service.RuleViolation):
+        with pytest.raises(RuleViolation):
             service.change_roles(membership, ["viewer"], admin)

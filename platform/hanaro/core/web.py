@@ -60,7 +60,7 @@ def reset_tenancy(exc=None):
     db.session.remove()
 
 
-def no_store_for_signed_in(response):
+def no_store(response):
     if request.endpoint != "static":
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
@@ -74,6 +74,6 @@ def install(app: Flask) -> None:
 
     app.before_request(activate_tenant_for_request)
     app.before_request(enforce_access_rule)
-    app.after_request(no_store_for_signed_in)
+    app.after_request(no_store)
     app.after_request(finish_request)
     app.teardown_request(reset_tenancy)

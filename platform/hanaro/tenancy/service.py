@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from ..core import clock
 from ..core.db import db, utcnow
+from ..core.rules import RuleViolation
 from . import context
 from .models import (
     Membership,
@@ -19,15 +20,6 @@ from .models import (
     SharingAgreement,
     Tenant,
 )
-
-
-class RuleViolation(ValueError):
-    """A request the rules refuse; ``field`` names the form field the message belongs to."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = str(message)
-        self.field = field
 
 
 # -- memberships and the active tenant -------------------------------------------------------

@@ -22,7 +22,7 @@ from .schemas import (
     SwitchTenantForm,
     TenantForm,
 )
-from .service import RuleViolation
+from ..core.rules import RuleViolation
 
 bp = Blueprint("tenancy", __name__)
 
@@ -33,7 +33,7 @@ def _invalid(template: str, errors: dict, **context):
 
 
 def _violation(template: str, violation: RuleViolation, **context):
-    errors = {violation.field or "_form": [violation.message]}
+    errors = violation.as_errors()
     return _invalid(template, errors, **context)
 
 
@@ -97,7 +97,7 @@ def add_member():
     try:
         service.grant_membership(user, data["roles"], current_user)
     except RuleViolation as violation:
-        return _members_page(request.form, {violation.field or "_form": [violation.message]}, 422)
+        return _members_page(request.form, violation.as_errors(), 422)
     flash(_("%(name)s 님을 구성원으로 추가했습니다.", name=user.display_name), "success")
     return redirect(url_for("tenancy.members"), code=303)
 
@@ -187,7 +187,7 @@ def create_agreement():
             partner, data["purpose"], data["record_kinds"], data["valid_from"], data["valid_to"], current_user
         )
     except RuleViolation as violation:
-        return _agreements_page(request.form, {violation.field or "_form": [violation.message]}, 422)
+        return _agreements_page(request.form, violation.as_errors(), 422)
     target = url_for("tenancy.agreement", public_id=agreement.public_id)
     idempotency.record_result(target)
     flash(_("협약을 등록했습니다: %(name)s", name=partner.name), "success")
@@ -263,6 +263,6 @@ def create_tenant():
     try:
         tenant = service.create_tenant(data["code"], data["name"], data["kind"], region, parent)
     except RuleViolation as violation:
-        return _tenants_page(request.form, {violation.field or "_form": [violation.message]}, 422)
+        return _tenants_page(request.form, violation.as_errors(), 422)
     flash(_("기관을 만들었습니다: %(name)s", name=tenant.name), "success")
     return redirect(url_for("tenancy.operator_tenants"), code=303)
