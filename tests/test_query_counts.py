@@ -13,9 +13,9 @@ def test_home_and_members_pages_use_a_fixed_number_of_queries(app, make, signed_
     for _ in range(5):
         make.member(tenant)
     many_members = _members_page_queries(app, client)
-    # Session, user, memberships (request + switcher), tenant, agreements, member count.
-    assert home_queries() == 8
-    assert many_members == few_members == 6
+    # Session with its user, memberships with tenants, agreements, member count, tenant region.
+    assert home_queries() == 5
+    assert many_members == few_members == 3
 
 
 def _members_page_queries(app, client):

@@ -121,7 +121,6 @@ def _values_of(form, name: str) -> list:
 def _register_template_context(app: Flask) -> None:
     from .core import clock, idempotency
     from .home.navigation import nav_items_for
-    from .tenancy import service as tenancy
 
     app.jinja_env.globals.update(values_of=_values_of, today=clock.today, new_submission_token=idempotency.new_token)
 
@@ -131,7 +130,7 @@ def _register_template_context(app: Flask) -> None:
         return {
             "active_tenant": g.get("active_tenant"),
             "active_membership": g.get("membership"),
-            "switchable_memberships": tenancy.memberships_of(current_user) if signed_in else [],
+            "switchable_memberships": g.get("memberships", []) if signed_in else [],
             "nav_items": nav_items_for(current_user, g.get("membership")) if signed_in else [],
             "current_locale": _select_locale(),
         }

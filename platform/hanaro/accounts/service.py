@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..core.db import db, utcnow
 from .models import LoginEvent, LoginOutcome, User, UserSession
@@ -110,7 +111,9 @@ def load_session(token: str | None) -> UserSession | None:
     """The live session for ``token``, or None. Ends sessions past the idle or absolute limit."""
     if not token:
         return None
-    user_session = db.session.scalar(select(UserSession).where(UserSession.token_hash == _hash_token(token)))
+    user_session = db.session.scalar(
+        select(UserSession).options(joinedload(UserSession.user)).where(UserSession.token_hash == _hash_token(token))
+    )
     if user_session is None or user_session.ended_at is not None:
         return None
     now = utcnow()

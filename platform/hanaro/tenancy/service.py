@@ -6,7 +6,7 @@ from datetime import date
 from flask import abort
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from ..core import clock
 from ..core.db import db, utcnow
@@ -30,6 +30,7 @@ def memberships_of(user) -> list[Membership]:
         rows = db.session.scalars(
             select(Membership)
             .join(Membership.tenant)
+            .options(contains_eager(Membership.tenant))
             .where(Membership.user_id == user.id, Membership.active.is_(True), Tenant.active.is_(True))
             .order_by(Tenant.name)
         ).all()
@@ -38,7 +39,10 @@ def memberships_of(user) -> list[Membership]:
 
 def active_membership(user, tenant_id: int | None) -> Membership | None:
     """The membership to act under: the requested tenant's if still valid, else the first."""
-    memberships = memberships_of(user)
+    return pick_membership(memberships_of(user), tenant_id)
+
+
+def pick_membership(memberships: list[Membership], tenant_id: int | None) -> Membership | None:
     for membership in memberships:
         if membership.tenant_id == tenant_id:
             return membership
