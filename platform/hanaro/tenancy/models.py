@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.db import BigId, IdMixin, PublicIdMixin, UTCDateTime, db, utcnow
 from .owned import TenantOwned
-from .policy import Visibility
+from .policy import Owner, TenantIn, UserIs, Visibility
 
 
 class RegionLevel(enum.StrEnum):
@@ -109,7 +109,7 @@ class Membership(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     (for the tenant switcher); everything else about them belongs to the tenant."""
 
     __tablename__ = "memberships"
-    __visibility__ = Visibility(own_user_column="user_id")
+    __visibility__ = Visibility(read=(Owner(), UserIs("user_id")))
     __table_args__ = (
         UniqueConstraint("tenant_id", "user_id"),
         UniqueConstraint("tenant_id", "public_id"),
@@ -175,7 +175,8 @@ class SharingAgreement(TenantOwned, IdMixin, PublicIdMixin, db.Model):
 
     __tablename__ = "sharing_agreements"
     __visibility__ = Visibility(
-        shared_tenant_columns=("partner_tenant_id",), shared_tenants_may_update=True
+        read=(Owner(), TenantIn("partner_tenant_id")),
+        update=(Owner(), TenantIn("partner_tenant_id")),
     )
     __table_args__ = (
         UniqueConstraint("tenant_id", "public_id"),

@@ -58,39 +58,38 @@ def _guard_tenant_writes(session, flush_context, instances):
     ctx = context.current()
     for obj in session.new:
         if isinstance(obj, TenantOwned):
-            _stamp_new(obj, ctx)
+            _check_insert(session, obj, ctx)
     for obj in session.dirty:
         if isinstance(obj, TenantOwned) and session.is_modified(obj, include_collections=False):
-            _check_update(obj, ctx)
+            _check_update(session, obj, ctx)
     for obj in session.deleted:
         if isinstance(obj, TenantOwned):
-            _check_delete(obj, ctx)
+            _check_write(session, "delete", obj, ctx)
 
 
-def _require_tenant(ctx) -> int:
+def _require_context(ctx):
     if ctx is None or ctx.tenant_id is None:
         raise NoActiveTenant("tenant-owned rows can only be written with an active tenant")
-    return ctx.tenant_id
+    return ctx
 
 
-def _stamp_new(obj, ctx) -> None:
-    tenant_id = _require_tenant(ctx)
+def _check_write(session, command: str, obj, ctx) -> None:
+    ctx = _require_context(ctx)
+    if not type(obj).__visibility__.allows(command, obj, ctx.tenant_id, ctx.user_id, session):
+        raise TenantWriteRefused(f"this tenant may not {command} that {type(obj).__name__}")
+
+
+def _check_insert(session, obj, ctx) -> None:
+    """New rows belong to the active tenant unless set explicitly to an aggregate's owner the
+    policy lets the active tenant write into (a collaborator's note on another tenant's case)."""
+    ctx = _require_context(ctx)
     if obj.tenant_id is None:
-        obj.tenant_id = tenant_id
-    elif obj.tenant_id != tenant_id:
-        raise TenantWriteRefused(f"cannot create a {type(obj).__name__} for another tenant")
+        obj.tenant_id = ctx.tenant_id
+    _check_write(session, "insert", obj, ctx)
 
 
-def _check_update(obj, ctx) -> None:
-    tenant_id = _require_tenant(ctx)
+def _check_update(session, obj, ctx) -> None:
     history = inspect(obj).attrs.tenant_id.history
     if history.has_changes() and history.deleted:
         raise TenantWriteRefused("tenant_id of an existing row cannot change")
-    if not type(obj).__visibility__.may_update(obj, tenant_id):
-        raise TenantWriteRefused(f"this tenant may not change that {type(obj).__name__}")
-
-
-def _check_delete(obj, ctx) -> None:
-    tenant_id = _require_tenant(ctx)
-    if not type(obj).__visibility__.may_delete(obj, tenant_id):
-        raise TenantWriteRefused(f"this tenant may not delete that {type(obj).__name__}")
+    _check_write(session, "update", obj, ctx)

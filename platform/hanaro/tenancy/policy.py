@@ -1,80 +1,214 @@
 """Who may see and write each tenant-owned row: the one place the visibility rules live.
 
-Each tenant-owned model declares a :class:`Visibility`. From it this module builds both
-enforcers: the SQLAlchemy criterion added to every ORM query (``orm_filter``) and the
-PostgreSQL Row-Level Security policies installed by the migrations (``rls``). A test compares
-the rows the two let through.
+Each tenant-owned model declares a :class:`Visibility` made of :class:`Rule` objects. Every
+rule renders itself twice, from the same definition: as a SQLAlchemy criterion for the ORM
+filter (``orm_filter``) and as SQL for the PostgreSQL Row-Level Security policies installed by
+the migrations (``rls``). A test compares the rows the two let through; another shows RLS alone
+isolates.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_
+from sqlalchemy import and_, column, exists, false, func, or_, select, table
 
-# Read once per statement thanks to the sub-select (an initplan), so indexes on the
-# policy columns stay usable.
+# Read once per statement thanks to the sub-select (an initplan), so indexes on the policy
+# columns stay usable.
 RLS_TENANT = "(select nullif(current_setting('hanaro.tenant_id', true), '')::bigint)"
 RLS_USER = "(select nullif(current_setting('hanaro.user_id', true), '')::bigint)"
 
 
+class Rule:
+    """One reason a row may be visible or writable. Subclasses render both enforcers, and
+    ``allows`` decides for one object in Python (the ORM's write guard)."""
+
+    def orm(self, cls, tenant_id, user_id):
+        raise NotImplementedError
+
+    def allows(self, obj, tenant_id, user_id, session) -> bool:
+        raise NotImplementedError
+
+    def sql(self, table_name: str) -> str:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class Visibility:
-    """The owner (``tenant_id``) always sees and writes its rows. Others only as listed here."""
+class Owner(Rule):
+    """The owning tenant (``tenant_id``)."""
 
-    # Tenants named in these columns also see the row (a sharing agreement's partner).
-    shared_tenant_columns: tuple[str, ...] = ()
-    # The user named in this column sees the row from any tenant (their own memberships).
-    own_user_column: str | None = None
-    # Tenants in ``shared_tenant_columns`` may update the row (never delete it).
-    shared_tenants_may_update: bool = False
+    def orm(self, cls, tenant_id, user_id):
+        return cls.tenant_id == tenant_id
 
-    # -- ORM side ---------------------------------------------------------------------------
-    def read_criterion(self, cls, tenant_id, user_id):
-        # No Python branching on the ids: under lambda caching they are bound parameters,
-        # and ``column = NULL`` is simply false, which is what "no tenant" must mean.
-        clauses = [cls.tenant_id == tenant_id]
-        clauses += [getattr(cls, col) == tenant_id for col in self.shared_tenant_columns]
-        if self.own_user_column:
-            clauses.append(getattr(cls, self.own_user_column) == user_id)
-        return or_(*clauses)
-
-    def may_update(self, obj, tenant_id: int | None) -> bool:
-        if tenant_id is None:
-            return False
-        if obj.tenant_id == tenant_id:
-            return True
-        return self.shared_tenants_may_update and any(
-            getattr(obj, col) == tenant_id for col in self.shared_tenant_columns
-        )
-
-    def may_delete(self, obj, tenant_id: int | None) -> bool:
+    def allows(self, obj, tenant_id, user_id, session):
         return tenant_id is not None and obj.tenant_id == tenant_id
 
-    # -- PostgreSQL side ---------------------------------------------------------------------
-    def rls_read_sql(self) -> str:
-        clauses = [f"tenant_id = {RLS_TENANT}"]
-        clauses += [f"{col} = {RLS_TENANT}" for col in self.shared_tenant_columns]
-        if self.own_user_column:
-            clauses.append(f"{self.own_user_column} = {RLS_USER}")
-        return " OR ".join(clauses)
+    def sql(self, table_name):
+        return f"{table_name}.tenant_id = {RLS_TENANT}"
 
-    def rls_update_sql(self) -> str:
-        clauses = [f"tenant_id = {RLS_TENANT}"]
-        if self.shared_tenants_may_update:
-            clauses += [f"{col} = {RLS_TENANT}" for col in self.shared_tenant_columns]
-        return " OR ".join(clauses)
 
-    def rls_owner_sql(self) -> str:
-        return f"tenant_id = {RLS_TENANT}"
+@dataclass(frozen=True)
+class TenantIn(Rule):
+    """The tenant named in another column (a partner, a receiver, an author)."""
 
-    def rls_policies(self, table: str) -> list[str]:
-        """The CREATE POLICY statements for ``table`` (one per command, so each is explicit)."""
+    column: str
+
+    def orm(self, cls, tenant_id, user_id):
+        return getattr(cls, self.column) == tenant_id
+
+    def allows(self, obj, tenant_id, user_id, session):
+        return tenant_id is not None and getattr(obj, self.column) == tenant_id
+
+    def sql(self, table_name):
+        return f"{table_name}.{self.column} = {RLS_TENANT}"
+
+
+@dataclass(frozen=True)
+class UserIs(Rule):
+    """The user named in a column, from whichever tenant they act for."""
+
+    column: str
+
+    def orm(self, cls, tenant_id, user_id):
+        return getattr(cls, self.column) == user_id
+
+    def allows(self, obj, tenant_id, user_id, session):
+        return user_id is not None and getattr(obj, self.column) == user_id
+
+    def sql(self, table_name):
+        return f"{table_name}.{self.column} = {RLS_USER}"
+
+
+@dataclass(frozen=True)
+class When(Rule):
+    """``rule`` applies only to rows whose ``column`` holds ``value``."""
+
+    column: str
+    value: str
+    rule: Rule
+
+    def orm(self, cls, tenant_id, user_id):
+        return and_(getattr(cls, self.column) == self.value, self.rule.orm(cls, tenant_id, user_id))
+
+    def allows(self, obj, tenant_id, user_id, session):
+        value = getattr(obj, self.column)
+        value = getattr(value, "value", value)  # enum members compare by their value
+        return value == self.value and self.rule.allows(obj, tenant_id, user_id, session)
+
+    def sql(self, table_name):
+        return f"({table_name}.{self.column} = '{self.value}' AND {self.rule.sql(table_name)})"
+
+
+@dataclass(frozen=True)
+class MemberOf(Rule):
+    """The active tenant is a member of the row's parent, through a membership table.
+
+    E.g. a case note is visible to the tenants on its case team: a row of ``case_members``
+    with ``case_id = <note>.case_id``, ``member_tenant_id = <tenant>`` and an accepted status.
+    The membership table is queried as a plain table, so the rule reads the same in both
+    enforcers; under RLS the membership table's own policy must let its member see the row.
+    """
+
+    membership_table: str
+    parent_column: str  # column of the row pointing at the parent (e.g. "case_id" or "id")
+    membership_parent_column: str  # column of the membership table pointing at the parent
+    member_column: str = "member_tenant_id"
+    status_column: str | None = "status"
+    statuses: tuple[str, ...] = ("accepted",)
+    # Optional "not revoked / not expired" columns of the membership table.
+    revoked_column: str | None = None
+    expires_column: str | None = None
+
+    def allows(self, obj, tenant_id, user_id, session):
+        parent = getattr(obj, self.parent_column)
+        if tenant_id is None or parent is None:
+            return False
+        m = self._table()
+        conditions = [m.c[self.membership_parent_column] == parent, m.c[self.member_column] == tenant_id]
+        if self.status_column:
+            conditions.append(m.c[self.status_column].in_(self.statuses))
+        if self.revoked_column:
+            conditions.append(m.c[self.revoked_column].is_(None))
+        with session.no_autoflush:
+            return bool(session.execute(select(exists(select(m.c[self.member_column]).where(*conditions)))).scalar())
+
+    def _table(self):
+        columns = [self.membership_parent_column, self.member_column]
+        columns += [c for c in (self.status_column, self.revoked_column, self.expires_column) if c]
+        return table(self.membership_table, *[column(c) for c in columns])
+
+    def orm(self, cls, tenant_id, user_id):
+        m = self._table()
+        conditions = [
+            m.c[self.membership_parent_column] == getattr(cls, self.parent_column),
+            m.c[self.member_column] == tenant_id,
+        ]
+        if self.status_column:
+            conditions.append(m.c[self.status_column].in_(self.statuses))
+        if self.revoked_column:
+            conditions.append(m.c[self.revoked_column].is_(None))
+        if self.expires_column:
+            conditions.append(or_(m.c[self.expires_column].is_(None), m.c[self.expires_column] > func.now()))
+        return exists(select(m.c[self.member_column]).where(*conditions))
+
+    def sql(self, table_name):
+        m = self.membership_table
+        conditions = [
+            f"m.{self.membership_parent_column} = {table_name}.{self.parent_column}",
+            f"m.{self.member_column} = {RLS_TENANT}",
+        ]
+        if self.status_column:
+            statuses = ", ".join(f"'{s}'" for s in self.statuses)
+            conditions.append(f"m.{self.status_column} IN ({statuses})")
+        if self.revoked_column:
+            conditions.append(f"m.{self.revoked_column} IS NULL")
+        if self.expires_column:
+            conditions.append(f"(m.{self.expires_column} IS NULL OR m.{self.expires_column} > now())")
+        return f"EXISTS (SELECT 1 FROM {m} m WHERE {' AND '.join(conditions)})"
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Read and write rules of one tenant-owned table; any matching rule lets a row through.
+
+    By default only the owner reads and writes. ``insert`` rules are checked against the new row,
+    ``update`` rules against both the old and the new row, ``delete`` rules against the old row.
+    """
+
+    read: tuple[Rule, ...] = (Owner(),)
+    insert: tuple[Rule, ...] = (Owner(),)
+    update: tuple[Rule, ...] = (Owner(),)
+    delete: tuple[Rule, ...] = (Owner(),)
+
+    # -- ORM side ------------------------------------------------------------------------------
+    @staticmethod
+    def _orm(rules, cls, tenant_id, user_id):
+        # No Python branching on the ids: under lambda caching they are bound parameters, and
+        # ``column = NULL`` is simply false, which is what "no tenant" must mean.
+        return or_(*[rule.orm(cls, tenant_id, user_id) for rule in rules]) if rules else false()
+
+    def read_criterion(self, cls, tenant_id, user_id):
+        return self._orm(self.read, cls, tenant_id, user_id)
+
+    def allows(self, command: str, obj, tenant_id, user_id, session) -> bool:
+        """May the active tenant/user do ``command`` ("insert", "update", "delete") to ``obj``?"""
+        return any(rule.allows(obj, tenant_id, user_id, session) for rule in getattr(self, command))
+
+    # -- PostgreSQL side -------------------------------------------------------------------------
+    @staticmethod
+    def _sql(rules, table_name) -> str:
+        return " OR ".join(f"({rule.sql(table_name)})" for rule in rules) if rules else "false"
+
+    def rls_policies(self, table_name: str) -> list[str]:
+        """The CREATE POLICY statements for ``table_name``, one per command."""
+        read = self._sql(self.read, table_name)
+        insert = self._sql(self.insert, table_name)
+        update = self._sql(self.update, table_name)
+        delete = self._sql(self.delete, table_name)
         return [
-            f"CREATE POLICY {table}_select ON {table} FOR SELECT USING ({self.rls_read_sql()})",
-            f"CREATE POLICY {table}_insert ON {table} FOR INSERT WITH CHECK ({self.rls_owner_sql()})",
-            f"CREATE POLICY {table}_update ON {table} FOR UPDATE USING ({self.rls_update_sql()}) "
-            f"WITH CHECK ({self.rls_update_sql()})",
-            f"CREATE POLICY {table}_delete ON {table} FOR DELETE USING ({self.rls_owner_sql()})",
+            f"CREATE POLICY {table_name}_select ON {table_name} FOR SELECT USING ({read})",
+            f"CREATE POLICY {table_name}_insert ON {table_name} FOR INSERT WITH CHECK ({insert})",
+            f"CREATE POLICY {table_name}_update ON {table_name} FOR UPDATE USING ({update}) WITH CHECK ({update})",
+            f"CREATE POLICY {table_name}_delete ON {table_name} FOR DELETE USING ({delete})",
         ]
 
 
@@ -84,9 +218,9 @@ OWNER_ONLY = Visibility()
 REGISTRY: dict[str, Visibility] = {}
 
 
-def register(table: str, visibility: Visibility) -> None:
-    REGISTRY[table] = visibility
+def register(table_name: str, visibility: Visibility) -> None:
+    REGISTRY[table_name] = visibility
 
 
-def visibility_for_table(table: str) -> Visibility:
-    return REGISTRY[table]
+def visibility_for_table(table_name: str) -> Visibility:
+    return REGISTRY[table_name]
