@@ -19,14 +19,27 @@ from .conftest import BACKEND, PG_APP_ROLE
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgresql", reason="PostgreSQL only")
 
-TENANT_OWNED_MODELS = [Membership, RoleChange, SharingAgreement]
+from hanaro.tenancy.owned import TenantOwned
+
+
+def _tenant_owned_models():
+    found, stack = [], list(TenantOwned.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        if "__tablename__" in cls.__dict__:
+            found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return sorted(found, key=lambda cls: cls.__tablename__)
+
+
+
 TENANT_COUNT = 12
 
 
 def test_every_model_with_tenant_id_is_registered_with_the_policy(app):
     tables_with_tenant_id = {t.name for t in db.metadata.sorted_tables if "tenant_id" in t.c}
     assert tables_with_tenant_id == set(policy.REGISTRY)
-    assert {m.__tablename__ for m in TENANT_OWNED_MODELS} == set(policy.REGISTRY)
+    assert {m.__tablename__ for m in _tenant_owned_models()} == set(policy.REGISTRY)
 
 
 def test_rls_is_enabled_and_forced_with_four_policies_on_every_tenant_owned_table(superuser_engine):
@@ -87,13 +100,64 @@ def world(app, superuser_engine):
                         )
                     )
                 session.commit()
+        _add_clients_and_cases(session, tenants, users, rng)
         ids = {"tenants": [t.id for t in tenants], "users": [u.id for u in users]}
     yield ids
     with superuser_engine.begin() as connection:
-        connection.execute(
-            text("TRUNCATE form_submissions, user_sessions, login_events, role_changes, sharing_agreements, "
-                 "memberships, users, tenants, regions CASCADE")
-        )
+        connection.execute(text("ALTER TABLE access_log DISABLE TRIGGER USER"))
+        tables = ", ".join(t.name for t in db.metadata.sorted_tables if t.name not in ("case_types", "need_domains"))
+        connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+        connection.execute(text("ALTER TABLE access_log ENABLE TRIGGER USER"))
+
+
+def _add_clients_and_cases(session, tenants, users, rng):
+    """Clients, consents, cases with team members in every status, grants, notes of both
+    visibilities, timeline events and access-log entries, so every rule kind is exercised."""
+    from hanaro.audit.models import AccessLogEntry
+    from hanaro.cases.models import Assessment, AssessmentItem, Case, CaseEvent, CaseMember, CaseNote
+    from hanaro.clients.models import Client, ClientAccessGrant, Consent
+
+    statuses = ["invited", "accepted", "accepted", "declined", "left", "removed"]
+    accepted = []  # (partner, case) pairs whose notes the partner writes itself
+    for tenant in tenants:
+        with acting_as(tenant.id, None):
+            for c in range(3):
+                client = Client(name=f"대상자{tenant.id}-{c}", birth_date=date(1950 + c, 1, 1), sex="F")
+                consent = Consent(client=client, scope="case_team", purposes=["case_collaboration"],
+                                  granted_on=date(2026, 1, 1))
+                case = Case(client=client, case_type_code="crisis_household", lead_worker_user_id=users[0].id,
+                            received_on=date(2026, 1, 2), opened_on=date(2026, 1, 2))
+                session.add_all([client, consent, case])
+                session.flush()
+                for partner in rng.sample([t for t in tenants if t is not tenant], 2):
+                    status = rng.choice(statuses)
+                    session.add(CaseMember(case_id=case.id, member_tenant_id=partner.id, consent_id=consent.id,
+                                           status=status, invited_by_user_id=users[0].id))
+                    session.add(ClientAccessGrant(
+                        client_id=client.id, grantee_tenant_id=partner.id, consent_id=consent.id, reason="case",
+                        case_id=case.id, status="active" if status == "accepted" else rng.choice(["pending", "revoked"])))
+                    if status == "accepted":
+                        accepted.append((partner.id, case.id))
+                for visibility in ("internal", "team"):
+                    session.add(CaseNote(case_id=case.id, author_tenant_id=tenant.id, author_user_id=users[1].id,
+                                         visibility=visibility, body="메모"))
+                    session.add(CaseEvent(case_id=case.id, kind="note", summary="메모", author_tenant_id=tenant.id,
+                                          visibility=visibility))
+                assessment = Assessment(case_id=case.id, version=1, assessed_on=date(2026, 1, 5),
+                                        assessed_by_user_id=users[0].id, author_tenant_id=tenant.id)
+                session.add(assessment)
+                session.flush()
+                session.add(AssessmentItem(assessment_id=assessment.id, case_id=case.id, domain_code="safety", level=2))
+                session.add(AccessLogEntry(user_id=users[2].id, client_id=client.id, client_tenant_id=tenant.id,
+                                           client_public_id=client.public_id, action="view", what="client"))
+            session.commit()
+    for partner_id, case_id in accepted:
+        with acting_as(partner_id, None):
+            case = session.scalar(select(Case).where(Case.id == case_id))
+            for visibility in ("internal", "team"):
+                session.add(CaseNote(case_id=case_id, tenant_id=case.tenant_id, author_tenant_id=partner_id,
+                                     author_user_id=users[1].id, visibility=visibility, body="협업기관 메모"))
+            session.commit()
 
 
 def _orm_only(superuser_engine, model, tenant_id, user_id) -> set[int]:
@@ -119,13 +183,14 @@ def test_orm_filter_and_rls_let_through_exactly_the_same_rows(app, world, superu
     compared = 0
     for tenant_id in world["tenants"]:
         for user_id in [None] + rng.sample(world["users"], 3):
-            for model in TENANT_OWNED_MODELS:
+            for model in _tenant_owned_models():
                 orm_rows = _orm_only(superuser_engine, model, tenant_id, user_id)
                 rls_rows = _rls_only(app_engine, model.__tablename__, tenant_id, user_id)
                 assert orm_rows == rls_rows, (model.__name__, tenant_id, user_id)
                 compared += 1
     app_engine.dispose()
-    assert compared == TENANT_COUNT * 4 * len(TENANT_OWNED_MODELS)
+    assert compared == TENANT_COUNT * 4 * len(_tenant_owned_models())
+    assert len(_tenant_owned_models()) >= 20
     # And the comparison was not vacuous: tenants see some rows and never all of them.
     with superuser_engine.connect() as connection:
         total = connection.execute(text("select count(*) from memberships")).scalar()

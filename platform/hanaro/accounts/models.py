@@ -5,10 +5,10 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..core.db import BigId, IdMixin, PublicIdMixin, TimestampMixin, UTCDateTime, db, utcnow
+from ..core.db import enum_column, BigId, IdMixin, PublicIdMixin, TimestampMixin, UTCDateTime, db, utcnow
 
 
 class User(UserMixin, IdMixin, PublicIdMixin, TimestampMixin, db.Model):
@@ -69,5 +69,5 @@ class LoginEvent(IdMixin, db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"), index=True)
     login_attempted: Mapped[str] = mapped_column(String(254))
-    outcome: Mapped[LoginOutcome] = mapped_column(Enum(LoginOutcome, native_enum=False, length=20))
+    outcome: Mapped[LoginOutcome] = mapped_column(enum_column(LoginOutcome, 20))
     ip: Mapped[str | None] = mapped_column(String(45))

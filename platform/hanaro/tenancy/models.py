@@ -5,10 +5,10 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..core.db import BigId, IdMixin, PublicIdMixin, UTCDateTime, db, utcnow
+from ..core.db import enum_column, BigId, IdMixin, PublicIdMixin, UTCDateTime, db, utcnow
 from .owned import TenantOwned
 from .policy import Owner, TenantIn, UserIs, Visibility
 
@@ -25,7 +25,7 @@ class Region(db.Model):
     __tablename__ = "regions"
     code: Mapped[str] = mapped_column(String(10), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    level: Mapped[RegionLevel] = mapped_column(Enum(RegionLevel, native_enum=False, length=20))
+    level: Mapped[RegionLevel] = mapped_column(enum_column(RegionLevel, 20))
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
 
     parent: Mapped[Region | None] = relationship(remote_side=[code])
@@ -64,7 +64,7 @@ class Tenant(IdMixin, db.Model):
     __tablename__ = "tenants"
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[TenantKind] = mapped_column(Enum(TenantKind, native_enum=False, length=20))
+    kind: Mapped[TenantKind] = mapped_column(enum_column(TenantKind, 20))
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tenants.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -146,7 +146,7 @@ class RoleChange(TenantOwned, IdMixin, db.Model):
 
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
     actor_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
-    action: Mapped[RoleChangeAction] = mapped_column(Enum(RoleChangeAction, native_enum=False, length=20))
+    action: Mapped[RoleChangeAction] = mapped_column(enum_column(RoleChangeAction, 20))
     roles_before: Mapped[list[str]] = mapped_column(JSON, default=list)
     roles_after: Mapped[list[str]] = mapped_column(JSON, default=list)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -99,6 +99,36 @@ class When(Rule):
 
 
 @dataclass(frozen=True)
+class AllOf(Rule):
+    """Every one of ``rules`` must hold (e.g. "written by this tenant AND on the case team")."""
+
+    rules: tuple[Rule, ...]
+
+    def orm(self, cls, tenant_id, user_id):
+        return and_(*[rule.orm(cls, tenant_id, user_id) for rule in self.rules])
+
+    def sql(self, table_name):
+        return " AND ".join(f"({rule.sql(table_name)})" for rule in self.rules)
+
+    def allows(self, obj, tenant_id, user_id, session):
+        return all(rule.allows(obj, tenant_id, user_id, session) for rule in self.rules)
+
+
+@dataclass(frozen=True)
+class AnyOf(Rule):
+    rules: tuple[Rule, ...]
+
+    def orm(self, cls, tenant_id, user_id):
+        return or_(*[rule.orm(cls, tenant_id, user_id) for rule in self.rules])
+
+    def sql(self, table_name):
+        return " OR ".join(f"({rule.sql(table_name)})" for rule in self.rules)
+
+    def allows(self, obj, tenant_id, user_id, session):
+        return any(rule.allows(obj, tenant_id, user_id, session) for rule in self.rules)
+
+
+@dataclass(frozen=True)
 class MemberOf(Rule):
     """The active tenant is a member of the row's parent, through a membership table.
 
