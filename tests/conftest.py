@@ -103,6 +103,7 @@ def make_app(database_config: dict, **overrides):
         "SESSION_COOKIE_SECURE": False,
         "REDIS_URL": REDIS_URL if REDIS_AVAILABLE else None,
         "JOBS_IN_PROCESS": True,
+        "DATA_ENCRYPTION_KEY": "dGVzdC1vbmx5LWRhdGEta2V5LTMyLWJ5dGVzLWxvbmc=",
         **database_config,
         **overrides,
     }
