@@ -52,7 +52,7 @@ class ParsedRRN:
 def parse(value: str) -> ParsedRRN:
     match = _PATTERN.match((value or "").strip())
     if not match:
-        raise InvalidRRN(_l("주민등록번호는 숫자 13자리(예: 900101-1234567)로 입력하세요."))
+        raise InvalidRRN(_l("주민등록번호는 숫자 13자리(앞 6자리-뒤 7자리)로 입력하세요."))
     digits = match.group(1) + match.group(2)
     century, sex = _CENTURY_AND_SEX[digits[6]]
     try:
