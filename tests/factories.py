@@ -6,6 +6,7 @@ import itertools
 from datetime import date
 
 from argon2 import PasswordHasher
+from sqlalchemy import select
 
 from hanaro.accounts.models import User
 from hanaro.core.db import db
@@ -89,3 +90,35 @@ class Factory:
             db.session.add(agreement)
             db.session.commit()
             return agreement
+
+    # -- clients -------------------------------------------------------------------------------
+    def client(self, tenant, name=None, birth_date=date(1950, 5, 17), sex="F", rrn=None, dong_code=None):
+        """A client of ``tenant`` (registered through the service, so the number is encrypted)."""
+        from hanaro.clients import service as clients
+
+        with self.app.app_context(), acting_as(tenant.id, None):
+            creator = db.session.scalar(select(Membership.user_id).where(Membership.tenant_id == tenant.id)) or 0
+            client, _ = clients.register_client(
+                {"name": name or f"대상자{next(_sequence)}", "birth_date": birth_date, "sex": sex, "rrn": rrn,
+                 "dong_code": dong_code, "new_household": True},
+                _Actor(creator or None),
+            )
+            db.session.commit()
+            return client
+
+    def consent(self, client, scope="case_team", tenants=(), purposes=("case_collaboration", "referral"),
+                includes_health=False, granted_on=date(2026, 1, 1), expires_on=None):
+        from hanaro.clients.models import Consent
+
+        with self.app.app_context(), acting_as(client.tenant_id, None):
+            consent = Consent(client_id=client.id, scope=scope, tenant_ids=[t.id for t in tenants],
+                              purposes=list(purposes), includes_health=includes_health, granted_on=granted_on,
+                              expires_on=expires_on, evidence_reference="동의서-001")
+            db.session.add(consent)
+            db.session.commit()
+            return consent
+
+
+class _Actor:
+    def __init__(self, user_id):
+        self.id = user_id
