@@ -6,14 +6,29 @@ import pytest
 from .helpers import login
 from .test_access_rules import OBJECT_ROUTE
 
-# Every route that takes a public id, with how to build its object in tenant A.
-# test_every_object_route_is_covered fails when a new object route is not listed here.
+# Every route that takes a public id: method, and how to build its URL values from the objects
+# tenant A owns (see the ``two_tenants`` fixture). test_every_object_route_is_covered fails when a
+# new object route is not listed here.
 COVERED = {
-    "tenancy.member": ("GET", "membership"),
-    "tenancy.revoke_member": ("POST", "membership"),
-    "tenancy.agreement": ("GET", "agreement"),
-    "tenancy.revoke_agreement": ("POST", "agreement"),
+    "tenancy.member": ("GET", lambda o: {"public_id": o["membership"].public_id}),
+    "tenancy.revoke_member": ("POST", lambda o: {"public_id": o["membership"].public_id}),
+    "tenancy.agreement": ("GET", lambda o: {"public_id": o["agreement"].public_id}),
+    "tenancy.revoke_agreement": ("POST", lambda o: {"public_id": o["agreement"].public_id}),
+    "clients.show": ("GET", lambda o: {"public_id": o["client"].public_id}),
+    "clients.edit": ("POST", lambda o: {"public_id": o["client"].public_id}),
+    "clients.vital_status": ("POST", lambda o: {"public_id": o["client"].public_id}),
+    "clients.move_household": ("POST", lambda o: {"public_id": o["client"].public_id}),
+    "clients.new_consent": ("POST", lambda o: {"public_id": o["client"].public_id}),
+    "clients.withdraw_consent": ("POST", lambda o: {"public_id": o["client"].public_id,
+                                                    "consent_id": o["consent"].public_id}),
+    "clients.consent_evidence": ("GET", lambda o: {"public_id": o["client"].public_id,
+                                                   "consent_id": o["consent"].public_id}),
 }
+
+# What another tenant's request would try to write, for POST routes.
+ATTACK_FORM = {"reason": "침입 시도", "roles": ["viewer"], "name": "바꾼이름", "vital_status": "deceased",
+               "vital_status_on": "2026-01-01", "household": "new", "household_relationship": "head",
+               "scope": "region", "purposes": ["referral"], "granted_on": "2026-01-01", "evidence_reference": "x"}
 
 
 def test_every_object_route_is_covered(app):
@@ -24,45 +39,62 @@ def test_every_object_route_is_covered(app):
 @pytest.fixture
 def two_tenants(app, make):
     a, b = make.tenant(name="가기관"), make.tenant(name="나기관")
-    a_admin = make.member(a, roles=["tenant_admin"], name="가관리자")
+    a_admin = make.member(a, roles=["tenant_admin", "case_manager"], name="가관리자")
     a_member = make.user(name="가구성원비밀")
     membership = make.membership(a_member, a, roles=["case_manager"])
     third = make.tenant(name="다기관")
     agreement = make.agreement(a, third)
-    b_admin = make.member(b, roles=["tenant_admin"], name="나관리자")
-    return {"a": a, "b": b, "a_admin": a_admin, "b_admin": b_admin, "membership": membership, "agreement": agreement,
-            "secret_words": ["가구성원비밀", "다기관", "시험 협약"]}
+    client = make.client(a, name="가대상자비밀")
+    consent = make.consent(client)
+    b_admin = make.member(b, roles=["tenant_admin", "case_manager"], name="나관리자")
+    return {"a": a, "b": b, "a_admin": a_admin, "b_admin": b_admin, "membership": membership,
+            "agreement": agreement, "client": client, "consent": consent,
+            "secret_words": ["가구성원비밀", "다기관", "시험 협약", "가대상자비밀", "동의서-001"]}
+
+
+def _url(app, endpoint, objects):
+    from flask import url_for
+
+    with app.test_request_context():
+        return url_for(endpoint, **COVERED[endpoint][1](objects))
 
 
 @pytest.mark.parametrize("endpoint", sorted(COVERED))
 def test_another_tenant_gets_404_and_nothing_leaks(app, client, two_tenants, endpoint):
-    method, kind = COVERED[endpoint]
-    target = two_tenants[kind]
-    with app.test_request_context():
-        from flask import url_for
-
-        url = url_for(endpoint, public_id=target.public_id)
+    method = COVERED[endpoint][0]
+    url = _url(app, endpoint, two_tenants)
     login(client, two_tenants["b_admin"].email)
-    response = client.open(url, method=method, data={"reason": "침입 시도", "roles": ["viewer"]})
+    response = client.open(url, method=method, data=ATTACK_FORM)
     assert response.status_code == 404
     body = response.get_data(as_text=True)
     for word in two_tenants["secret_words"]:
         assert word not in body
-    # ...and the owner still sees it unchanged.
-    owner = app.test_client()
-    login(owner, two_tenants["a_admin"].email)
-    if method == "GET":
-        assert owner.get(url).status_code == 200
-    page = owner.get(url_for_get(app, kind, target)).get_data(as_text=True)
-    assert "해지됨" not in page and "권한 회수됨" not in page
+    assert _state_of(app, two_tenants) == UNCHANGED
 
 
-def url_for_get(app, kind, target):
-    with app.test_request_context():
-        from flask import url_for
+UNCHANGED = {"membership_active": True, "agreement_revoked": False, "client_name": "가대상자비밀",
+             "vital_status": "alive", "consents": 1, "consent_withdrawn": False}
 
-        endpoint = "tenancy.member" if kind == "membership" else "tenancy.agreement"
-        return url_for(endpoint, public_id=target.public_id)
+
+def _state_of(app, objects):
+    """What tenant A's objects look like now, read as tenant A."""
+    from hanaro.clients.models import Client, Consent
+    from hanaro.core.db import db
+    from hanaro.tenancy.context import acting_as
+    from hanaro.tenancy.models import Membership, SharingAgreement
+    from sqlalchemy import func, select
+
+    with app.app_context(), acting_as(objects["a"].id, None):
+        client = db.session.get(Client, objects["client"].id)
+        consent = db.session.get(Consent, objects["consent"].id)
+        return {
+            "membership_active": db.session.get(Membership, objects["membership"].id).active,
+            "agreement_revoked": db.session.get(SharingAgreement, objects["agreement"].id).revoked_at is not None,
+            "client_name": client.name,
+            "vital_status": client.vital_status.value,
+            "consents": db.session.scalar(select(func.count()).select_from(Consent).where(Consent.client_id == client.id)),
+            "consent_withdrawn": consent.withdrawn_at is not None,
+        }
 
 
 def test_a_missing_object_and_another_tenants_object_answer_the_same(app, client, two_tenants):

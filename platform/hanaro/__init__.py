@@ -106,11 +106,12 @@ def _register_models() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
+    from .clients.views import bp as clients_bp
     from .core.views import bp as core_bp
     from .home.views import bp as home_bp
     from .tenancy.views import bp as tenancy_bp
 
-    for blueprint in (core_bp, accounts_bp, home_bp, tenancy_bp):
+    for blueprint in (core_bp, accounts_bp, home_bp, tenancy_bp, clients_bp):
         app.register_blueprint(blueprint)
 
 
@@ -122,11 +123,20 @@ def _values_of(form, name: str) -> list:
     return list(value) if isinstance(value, (list, tuple, set)) else [value]
 
 
+def _url_for_if(endpoint: str, **values) -> str | None:
+    """url_for for links to capabilities that may not be installed yet."""
+    from flask import current_app, url_for
+
+    return url_for(endpoint, **values) if endpoint in current_app.view_functions else None
+
+
 def _register_template_context(app: Flask) -> None:
     from .core import clock, idempotency
     from .home.navigation import nav_items_for
 
-    app.jinja_env.globals.update(values_of=_values_of, today=clock.today, new_submission_token=idempotency.new_token)
+    app.jinja_env.globals.update(
+        values_of=_values_of, today=clock.today, new_submission_token=idempotency.new_token, url_for_if=_url_for_if
+    )
 
     @app.context_processor
     def layout_context():

@@ -161,6 +161,14 @@ class Consent(TenantOwned, IdMixin, PublicIdMixin, db.Model):
 
     client: Mapped[Client] = relationship(back_populates="consents")
 
+    @property
+    def scope_label(self) -> str:
+        return str(CONSENT_SCOPE_LABELS[self.scope])
+
+    @property
+    def purpose_labels(self) -> list[str]:
+        return [str(CONSENT_PURPOSE_LABELS[ConsentPurpose(p)]) for p in self.purposes]
+
     def is_valid_on(self, day: date) -> bool:
         return self.withdrawn_at is None and self.granted_on <= day and (self.expires_on is None or day <= self.expires_on)
 

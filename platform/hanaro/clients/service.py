@@ -132,10 +132,7 @@ def _household_for_new_client(client: Client, data: dict) -> Household | None:
     if data.get("household"):
         return get_household_or_404(data["household"])
     if data.get("new_household", True):
-        household = Household(name=f"{client.name} 가구", address=client.address, dong_code=client.dong_code)
-        db.session.add(household)
-        db.session.flush()
-        return household
+        return new_household_for(client)
     return None
 
 
@@ -371,3 +368,10 @@ def may_see_health(client: Client) -> bool:
         return True
     grant = grant_of(client, tenant_id)
     return bool(grant and grant.includes_health)
+
+
+def new_household_for(client: Client) -> Household:
+    household = Household(name=f"{client.name} 가구", address=client.address, dong_code=client.dong_code)
+    db.session.add(household)
+    db.session.flush()
+    return household

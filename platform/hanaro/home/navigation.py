@@ -9,6 +9,8 @@ from ..tenancy.models import Role
 def nav_items_for(user, membership) -> list[tuple[str, str]]:
     items = [("home.index", str(_l("홈")))]
     if membership is not None:
+        if membership.has_role(Role.CASE_MANAGER, Role.REFERRAL_COORDINATOR, Role.TENANT_ADMIN):
+            items.append(("clients.index", str(_l("대상자"))))
         items.append(("tenancy.agreements", str(_l("협약"))))
         if membership.has_role(Role.TENANT_ADMIN):
             items.append(("tenancy.members", str(_l("구성원 관리"))))
