@@ -234,13 +234,12 @@ def withdraw_consent(public_id, consent_id):
     client = service.own_client_or_404(public_id)
     consent = service.get_consent_or_404(client, consent_id)
     data, errors = parse_form(WithdrawConsentForm())
-    if not errors:
-        try:
-            affected = service.withdraw_consent(consent, data["reason"], current_user)
-        except RuleViolation as violation:
-            errors = violation.as_errors()
-    if errors:
-        return _own_client_page(client, errors={f"withdraw-{consent.public_id}": sum(errors.values(), [])})
+    if errors:  # shown next to this consent's reason field
+        return _own_client_page(client, errors={f"withdraw-{consent.public_id}": errors["reason"]})
+    try:
+        affected = service.withdraw_consent(consent, data["reason"], current_user)
+    except RuleViolation as violation:
+        return _own_client_page(client, errors=violation.as_errors())
     record_access(client, AccessAction.CHANGE, what="consent")
     flash(_("동의 철회를 기록했습니다. 공유받던 기관 %(n)s곳의 접근이 즉시 중단되었습니다.", n=len(affected)), "success")
     return redirect(url_for("clients.show", public_id=public_id) + "#consents", code=303)
