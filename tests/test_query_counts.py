@@ -13,9 +13,10 @@ def test_home_and_members_pages_use_a_fixed_number_of_queries(app, make, signed_
     for _ in range(5):
         make.member(tenant)
     many_members = _members_page_queries(app, client)
-    # Session with its user, memberships with tenants, agreements, member count, tenant region.
-    assert home_queries() == 5
-    assert many_members == few_members == 3
+    # Session with its user, memberships with tenants, agreements, member count, tenant region,
+    # unread notifications.
+    assert home_queries() == 6
+    assert many_members == few_members == 4
 
 
 def _members_page_queries(app, client):

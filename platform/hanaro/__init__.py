@@ -106,12 +106,14 @@ def _register_models() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
+    from .audit.views import bp as audit_bp
     from .clients.views import bp as clients_bp
+    from .notifications.views import bp as notifications_bp
     from .core.views import bp as core_bp
     from .home.views import bp as home_bp
     from .tenancy.views import bp as tenancy_bp
 
-    for blueprint in (core_bp, accounts_bp, home_bp, tenancy_bp, clients_bp):
+    for blueprint in (core_bp, accounts_bp, home_bp, tenancy_bp, clients_bp, notifications_bp):
         app.register_blueprint(blueprint)
 
 
@@ -130,6 +132,12 @@ def _url_for_if(endpoint: str, **values) -> str | None:
     return url_for(endpoint, **values) if endpoint in current_app.view_functions else None
 
 
+def _unread_count() -> int:
+    from .notifications.service import unread_count
+
+    return unread_count(current_user.id)
+
+
 def _register_template_context(app: Flask) -> None:
     from .core import clock, idempotency
     from .home.navigation import nav_items_for
@@ -146,6 +154,7 @@ def _register_template_context(app: Flask) -> None:
             "active_membership": g.get("membership"),
             "switchable_memberships": g.get("memberships", []) if signed_in else [],
             "nav_items": nav_items_for(current_user, g.get("membership")) if signed_in else [],
+            "unread_notifications": _unread_count() if g.get("membership") else 0,
             "current_locale": _select_locale(),
         }
 

@@ -12,9 +12,12 @@ def nav_items_for(user, membership) -> list[tuple[str, str]]:
         if membership.has_role(Role.CASE_MANAGER, Role.REFERRAL_COORDINATOR, Role.TENANT_ADMIN):
             items.append(("clients.index", str(_l("대상자"))))
         items.append(("tenancy.agreements", str(_l("협약"))))
+        items.append(("notifications.inbox", str(_l("알림"))))
         if membership.has_role(Role.TENANT_ADMIN):
             items.append(("tenancy.members", str(_l("구성원 관리"))))
             items.append(("tenancy.role_history", str(_l("권한 변경 이력"))))
+        if membership.has_role(Role.PRIVACY_OFFICER):
+            items.append(("audit.log", str(_l("개인정보 접근기록"))))
     if user.is_platform_operator:
         items.append(("tenancy.operator_tenants", str(_l("기관 관리(운영자)"))))
     return items

@@ -12,11 +12,14 @@ from ..tenancy.policy import Owner, TenantIn, Visibility
 
 
 class Notification(TenantOwned, IdMixin, PublicIdMixin, db.Model):
-    """Owned by the recipient tenant. Another tenant may post one (it names itself as sender) but
-    cannot read the recipient's inbox. Texts carry no personal data: they name records by title."""
+    """Owned by the recipient tenant. Another tenant may post one (naming itself as sender) and
+    sees what it sent, never the rest of the inbox. Texts carry no personal data."""
 
     __tablename__ = "notifications"
-    __visibility__ = Visibility(read=(Owner(),), insert=(Owner(), TenantIn("sender_tenant_id")))
+    # Readable by the sender too: PostgreSQL checks INSERT ... RETURNING rows against the read policy.
+    __visibility__ = Visibility(
+        read=(Owner(), TenantIn("sender_tenant_id")), insert=(Owner(), TenantIn("sender_tenant_id"))
+    )
     __table_args__ = (
         UniqueConstraint("tenant_id", "public_id"),
         Index("ix_notifications_tenant_id_created_at", "tenant_id", "created_at"),

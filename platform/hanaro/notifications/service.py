@@ -26,8 +26,10 @@ def notify(tenant_id: int, kind: str, title: str, body: str | None = None, link:
 
 
 def _mine(user_id: int):
+    """The active tenant's inbox (not what it sent elsewhere) for this user."""
     return select(Notification).where(
-        (Notification.recipient_user_id.is_(None)) | (Notification.recipient_user_id == user_id)
+        Notification.tenant_id == context.current_tenant_id(),
+        (Notification.recipient_user_id.is_(None)) | (Notification.recipient_user_id == user_id),
     )
 
 

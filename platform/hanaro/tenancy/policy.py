@@ -202,6 +202,8 @@ class Visibility:
 
     By default only the owner reads and writes. ``insert`` rules are checked against the new row,
     ``update`` rules against both the old and the new row, ``delete`` rules against the old row.
+    Whoever may insert a row must also be able to read it: PostgreSQL checks the rows of
+    ``INSERT ... RETURNING`` against the read policy.
     """
 
     read: tuple[Rule, ...] = (Owner(),)
