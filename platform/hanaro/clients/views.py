@@ -100,6 +100,11 @@ def register():
 def show(public_id):
     client = service.get_client_or_404(public_id)
     record_access(client, AccessAction.VIEW, what="client")
+    return _client_page(client, status=200, form={})
+
+
+def _client_page(client, status=422, errors=None, form=None):
+    """The client page; owners get the household, consents and edit forms, others read only."""
     own = client.tenant_id == g.active_tenant.id
     return render_template(
         "clients/show.html",
@@ -107,21 +112,6 @@ def show(public_id):
         own=own,
         consents=service.consents_of(client) if own else [],
         household_members=client.household.members if own and client.household else [],
-        relationship_labels=RELATIONSHIP_LABELS,
-        vital_status_options=[(k.value, label) for k, label in VITAL_STATUS_LABELS.items()],
-        **_form_options(),
-        form={},
-        errors={},
-    )
-
-
-def _own_client_page(client, template="clients/show.html", status=422, errors=None, form=None):
-    return render_template(
-        template,
-        client=client,
-        own=True,
-        consents=service.consents_of(client),
-        household_members=client.household.members if client.household else [],
         relationship_labels=RELATIONSHIP_LABELS,
         vital_status_options=[(k.value, label) for k, label in VITAL_STATUS_LABELS.items()],
         **_form_options(),
@@ -163,7 +153,7 @@ def vital_status(public_id):
         except RuleViolation as violation:
             errors = violation.as_errors()
     if errors:
-        return _own_client_page(client, errors=errors)
+        return _client_page(client, errors=errors)
     record_access(client, AccessAction.CHANGE, what="client")
     flash(_("생존 상태를 저장했습니다."), "success")
     return redirect(url_for("clients.show", public_id=public_id), code=303)
@@ -184,7 +174,7 @@ def move_household(public_id):
         except RuleViolation as violation:
             errors = violation.as_errors()
     if errors:
-        return _own_client_page(client, errors=errors)
+        return _client_page(client, errors=errors)
     record_access(client, AccessAction.CHANGE, what="household")
     flash(_("가구 정보를 저장했습니다."), "success")
     return redirect(url_for("clients.show", public_id=public_id), code=303)
@@ -235,11 +225,11 @@ def withdraw_consent(public_id, consent_id):
     consent = service.get_consent_or_404(client, consent_id)
     data, errors = parse_form(WithdrawConsentForm())
     if errors:  # shown next to this consent's reason field
-        return _own_client_page(client, errors={f"withdraw-{consent.public_id}": errors["reason"]})
+        return _client_page(client, errors={f"withdraw-{consent.public_id}": errors["reason"]})
     try:
         affected = service.withdraw_consent(consent, data["reason"], current_user)
     except RuleViolation as violation:
-        return _own_client_page(client, errors=violation.as_errors())
+        return _client_page(client, errors=violation.as_errors())
     record_access(client, AccessAction.CHANGE, what="consent")
     flash(_("동의 철회를 기록했습니다. 공유받던 기관 %(n)s곳의 접근이 즉시 중단되었습니다.", n=len(affected)), "success")
     return redirect(url_for("clients.show", public_id=public_id) + "#consents", code=303)
