@@ -122,3 +122,181 @@ class Factory:
 class _Actor:
     def __init__(self, user_id):
         self.id = user_id
+
+
+# -- access log (audit) ------------------------------------------------------------------------
+# Appended as functions attached to Factory, so this block stays an append at the end of the file.
+
+def _clients(self, tenant, count, prefix="대상자"):
+    """``count`` clients of ``tenant`` in one transaction (no resident numbers, no households)."""
+    from hanaro.clients.models import Client
+
+    with self.app.app_context(), acting_as(tenant.id, None):
+        n = next(_sequence)
+        clients = [Client(name=f"{prefix}{n}-{i}", birth_date=date(1950, 1, 1), sex="F") for i in range(count)]
+        db.session.add_all(clients)
+        db.session.commit()
+        return clients
+
+
+def _access(self, user, tenant, client, at=None, action="view", what="client", purpose=None, ip="10.0.0.1"):
+    """An access log entry: ``user`` acting for ``tenant`` did ``action`` to ``client`` at ``at``."""
+    from hanaro.audit.models import AccessAction, AccessLogEntry
+    from hanaro.core.db import utcnow
+
+    with self.app.app_context(), acting_as(tenant.id, user.id):
+        entry = AccessLogEntry(user_id=user.id, client_id=client.id, client_tenant_id=client.tenant_id,
+                               client_public_id=client.public_id, action=AccessAction(action), what=what,
+                               purpose=purpose, ip=ip, at=at or utcnow())
+        db.session.add(entry)
+        db.session.commit()
+        return entry
+
+
+def _accesses(self, user, tenant, clients, start, step_seconds=60, action="view", what="client"):
+    """One entry per client, ``step_seconds`` apart from ``start``, in one transaction."""
+    from datetime import timedelta
+
+    from hanaro.audit.models import AccessAction, AccessLogEntry
+
+    with self.app.app_context(), acting_as(tenant.id, user.id):
+        entries = [
+            AccessLogEntry(user_id=user.id, client_id=c.id, client_tenant_id=c.tenant_id, client_public_id=c.public_id,
+                           action=AccessAction(action), what=what, at=start + timedelta(seconds=i * step_seconds))
+            for i, c in enumerate(clients)
+        ]
+        db.session.add_all(entries)
+        db.session.commit()
+        return entries
+
+
+def _access_review(self, tenant, user, month, findings="이상 없음", flagged_count=0):
+    from hanaro.audit.models import AccessReview
+
+    with self.app.app_context(), acting_as(tenant.id, user.id):
+        review = AccessReview(month=month, reviewed_by_user_id=user.id, findings=findings, flagged_count=flagged_count)
+        db.session.add(review)
+        db.session.commit()
+        return review
+
+
+Factory.clients = _clients
+Factory.access = _access
+Factory.accesses = _accesses
+Factory.access_review = _access_review
+
+
+# -- cases (appended by the cases work; attached like the audit helpers above) -----------------------
+
+def _case(self, client, worker, case_type="crisis_household", risk="medium", received_on=None, dong_code=None):
+    """A case on ``client`` opened through the service by ``worker`` (a case manager of the
+    client's tenant); ``received_on`` defaults to today."""
+    from hanaro.cases import service as cases
+    from hanaro.clients.models import Client
+    from hanaro.core import clock
+
+    with self.app.app_context(), acting_as(client.tenant_id, worker.id):
+        own = db.session.get(Client, client.id)
+        case = cases.open_case(own, {"case_type": case_type, "lead_worker": worker.public_id, "risk_level": risk,
+                                     "received_on": received_on or clock.today(), "dong_code": dong_code}, worker)
+        db.session.commit()
+        return case
+
+
+def _case_member(self, case, tenant, inviter, accept_as=None, worker_name=None, message=None):
+    """Invite ``tenant`` to ``case`` (the client needs a covering consent); with ``accept_as``
+    (a case manager of ``tenant``) the invitation is also accepted."""
+    from hanaro.cases import service as cases
+    from hanaro.cases.models import Case, CaseMember
+
+    with self.app.app_context(), acting_as(case.tenant_id, inviter.id):
+        member = cases.invite(db.session.get(Case, case.id), db.session.get(Tenant, tenant.id), worker_name, message,
+                              inviter)
+        db.session.commit()
+    if accept_as is not None:
+        with self.app.app_context(), acting_as(tenant.id, accept_as.id):
+            member = db.session.get(CaseMember, member.id)
+            cases.accept_invitation(member, accept_as.public_id, None, accept_as)
+            db.session.commit()
+    return member
+
+
+def _as_tenant(self, tenant, user=None):
+    """``with make.as_tenant(t, user): ...`` — an app context acting as ``tenant`` that commits."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def scope():
+        with self.app.app_context(), acting_as(tenant.id, user.id if user else None):
+            yield db.session
+            db.session.commit()
+
+    return scope()
+
+
+Factory.case = _case
+Factory.case_member = _case_member
+Factory.as_tenant = _as_tenant
+
+
+class CaseWorld:
+    """A welfare centre (lead) with a case on one client, a dong centre that may join the team
+    (the client's consent covers "whoever joins the case team"), and an outsider tenant."""
+
+    def __init__(self, make, consent_health=False, rrn="500517-2000004"):
+        self.make = make
+        self.lead = make.tenant(name="한라종합사회복지관")
+        self.partner = make.tenant(name="한림읍 행정복지센터", kind=TenantKind.DONG_CENTRE)
+        self.outsider = make.tenant(name="바깥기관")
+        self.lead_worker = make.member(self.lead, roles=["case_manager"], name="이담당")
+        self.lead_viewer = make.member(self.lead, roles=["viewer"], name="조회만")
+        self.partner_worker = make.member(self.partner, roles=["case_manager"], name="박동주민")
+        self.outsider_worker = make.member(self.outsider, roles=["case_manager", "tenant_admin"], name="남의사람")
+        self.person = make.client(self.lead, name="김하나", rrn=rrn, birth_date=date(1950, 5, 17), sex="F")
+        self.consent = make.consent(self.person, scope="case_team", includes_health=consent_health)
+        self.case = make.case(self.person, self.lead_worker)
+
+    def join_partner(self, accept=True):
+        """Invite the dong centre; accepted unless ``accept`` is False. Returns the membership."""
+        self.member = self.make.case_member(self.case, self.partner, self.lead_worker,
+                                            accept_as=self.partner_worker if accept else None)
+        return self.member
+
+    def signed_in(self, user):
+        from .helpers import login
+
+        client = self.make.app.test_client()
+        assert login(client, user.email).status_code == 303
+        return client
+
+
+Factory.case_world = lambda self, **kwargs: CaseWorld(self, **kwargs)
+
+
+def _case_objects(self, client, worker, partner, partner_worker, case=None):
+    """One of every case record, on ``case`` (a new case about ``client`` led by ``worker``'s
+    tenant unless given) with ``partner`` joining the team: for the cross-tenant tests. The
+    partner provides the planned service and is assigned the conference task."""
+    from hanaro.cases import service as cases
+    from hanaro.cases.models import Case
+    from hanaro.core import clock
+
+    case = case or self.case(client, worker)
+    member = self.case_member(case, partner, worker, accept_as=partner_worker)
+    with self.app.app_context(), acting_as(case.tenant_id, worker.id):
+        case = db.session.get(Case, case.id)
+        levels = {f"level_{d.code}": 1 for d in cases.need_domains()}
+        assessment = cases.save_assessment(case, {"assessed_on": clock.today(), **levels}, worker)
+        goal = cases.add_goal(case, {"domain": "economy", "goal": "생계 안정"}, worker)
+        service = cases.add_service(case, {"goal": goal.public_id, "description": "긴급생계비",
+                                           "provider_tenant": partner.code}, worker)
+        conference = cases.hold_conference(case, {"held_on": clock.today(), "attendees": [{"name": "가", "tenant": ""}],
+                                                  "agenda": "안건"}, worker)
+        task = cases.add_task(conference, case, {"description": "방문", "assignee_tenant": partner.code}, worker)
+        cases.add_note(case, "internal", "가기관 내부 메모", worker)
+        db.session.commit()
+    return {"case": case, "case_member": member, "assessment": assessment, "goal": goal, "planned_service": service,
+            "conference": conference, "task": task}
+
+
+Factory.case_objects = _case_objects

@@ -23,6 +23,18 @@ COVERED = {
                                                     "consent_id": o["consent"].public_id}),
     "clients.consent_evidence": ("GET", lambda o: {"public_id": o["client"].public_id,
                                                    "consent_id": o["consent"].public_id}),
+    **{f"cases.{name}": (method, lambda o, kind=kind: {"public_id": o[kind].public_id}) for name, method, kind in (
+        ("case", "GET", "case"), ("assessment", "GET", "case"), ("plan", "GET", "case"), ("notes", "GET", "case"),
+        ("conferences", "GET", "case"), ("timeline", "GET", "case"), ("update_details", "POST", "case"),
+        ("change_status", "POST", "case"), ("close", "POST", "case"), ("reopen", "POST", "case"),
+        ("invite", "POST", "case"), ("leave", "POST", "case"), ("save_assessment", "POST", "case"),
+        ("add_goal", "POST", "case"), ("add_service", "POST", "case"), ("add_note", "POST", "case"),
+        ("add_conference", "POST", "case"), ("assessment_version", "GET", "assessment"),
+        ("remove_member", "POST", "case_member"), ("invitation", "GET", "case_member"),
+        ("accept_invitation", "POST", "case_member"), ("decline_invitation", "POST", "case_member"),
+        ("goal_status", "POST", "goal"), ("service_status", "POST", "planned_service"),
+        ("add_task", "POST", "conference"), ("complete_task", "POST", "task"), ("integrated_view", "GET", "client"),
+    )},
 }
 
 # What another tenant's request would try to write, for POST routes.
@@ -47,9 +59,12 @@ def two_tenants(app, make):
     client = make.client(a, name="가대상자비밀")
     consent = make.consent(client)
     b_admin = make.member(b, roles=["tenant_admin", "case_manager"], name="나관리자")
+    # A case on the client with the third tenant on its team, and one of each case record.
+    case_objects = make.case_objects(client, a_admin, third, make.member(third, roles=["case_manager"]))
     return {"a": a, "b": b, "a_admin": a_admin, "b_admin": b_admin, "membership": membership,
-            "agreement": agreement, "client": client, "consent": consent,
-            "secret_words": ["가구성원비밀", "다기관", "시험 협약", "가대상자비밀", "동의서-001"]}
+            "agreement": agreement, "client": client, "consent": consent, **case_objects,
+            "secret_words": ["가구성원비밀", "다기관", "시험 협약", "가대상자비밀", "동의서-001", "생계 안정",
+                             "가기관 내부 메모"]}
 
 
 def _url(app, endpoint, objects):

@@ -107,13 +107,14 @@ def _register_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .audit.views import bp as audit_bp
+    from .cases.views import bp as cases_bp
     from .clients.views import bp as clients_bp
     from .notifications.views import bp as notifications_bp
     from .core.views import bp as core_bp
     from .home.views import bp as home_bp
     from .tenancy.views import bp as tenancy_bp
 
-    for blueprint in (core_bp, accounts_bp, home_bp, tenancy_bp, clients_bp, notifications_bp):
+    for blueprint in (core_bp, accounts_bp, home_bp, tenancy_bp, clients_bp, notifications_bp, audit_bp, cases_bp):
         app.register_blueprint(blueprint)
 
 
@@ -162,9 +163,11 @@ def _register_template_context(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from .accounts.cli import accounts_cli
     from .core.worker import worker_command
+    from .demo.cli import demo_cli
     from .tenancy.cli import demo_logins, tenants_cli
 
     app.cli.add_command(tenants_cli)
     app.cli.add_command(demo_logins)
     app.cli.add_command(worker_command)
+    app.cli.add_command(demo_cli)
     app.cli.add_command(accounts_cli)

@@ -1,0 +1,25 @@
+"""`flask demo ...`: demo-only data."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from ..core.db import db
+from . import caseload
+
+
+@click.group("demo", help="데모 데이터")
+def demo_cli():
+    pass
+
+
+@demo_cli.command("caseload")
+@with_appcontext
+def apply_caseload():
+    """Register fictional clients, consents and cases for the Jeju pilot tenants (idempotent)."""
+    if not current_app.config["HANARO_DEMO"]:
+        raise click.ClickException("demo data exists only in demo mode (HANARO_DEMO=1)")
+    created = caseload.apply()
+    db.session.commit()
+    click.echo("caseload: " + (", ".join(f"{code} {n}" for code, n in created.items()) or "already present"))
