@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from . import config
 from .core import errors, web
-from .core.db import db
+from .core.db import db, make_sqlite_transactions_real
 from .core.extensions import (
     CONTENT_SECURITY_POLICY,
     babel,
@@ -82,6 +82,9 @@ def _init_extensions(app: Flask) -> None:
     )
     install_korean_messages()
     _connect_rls_to_context()
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            make_sqlite_transactions_real(db.engine)
 
 
 def _connect_rls_to_context() -> None:

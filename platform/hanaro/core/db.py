@@ -72,3 +72,17 @@ class PublicIdMixin:
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+def make_sqlite_transactions_real(engine) -> None:
+    """pysqlite (Python 3.11) starts transactions lazily and breaks SAVEPOINT; let SQLAlchemy emit
+    BEGIN itself so nested transactions (idempotency claims, per-test rollbacks) really nest."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection, connection_record):
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN")
