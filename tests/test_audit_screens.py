@@ -275,3 +275,15 @@ def test_the_log_page_takes_the_same_number_of_queries_for_few_and_many_rows(app
     make.accesses(worker, tenant, people, NOW - timedelta(hours=1))
     make.accesses(visitor, other, people, NOW - timedelta(hours=1))
     assert few > 5 and queries() == few
+
+
+def test_every_kind_of_access_the_app_records_has_a_label():
+    import re
+    from pathlib import Path
+
+    from hanaro.audit.service import WHAT_LABELS
+
+    root = Path(__file__).resolve().parents[1] / "platform" / "hanaro"
+    source = "\n".join(p.read_text(encoding="utf-8") for p in root.rglob("*.py"))
+    recorded = set(re.findall(r'what="([a-z_]+)"', source))
+    assert recorded and recorded <= set(WHAT_LABELS)

@@ -50,6 +50,7 @@ WHAT_LABELS = {
     "client_search": _l("대상자 검색"),
     "consent_evidence": _l("동의서 파일"),
     "case": _l("사례"),
+    "case_search": _l("사례 검색"),
     "integrated_view": _l("통합 정보 조회"),
     "household": _l("가구"),
     "consent": _l("정보제공 동의"),
