@@ -22,15 +22,15 @@ BASE = f"http://127.0.0.1:{PORT}"
 
 
 def prepare(env: dict) -> None:
-    for args in (["db", "upgrade"], ["tenants", "apply", "--demo"]):
+    for args in (["db", "upgrade"], ["tenants", "apply", "--demo"], ["demo", "caseload"]):
         subprocess.run(["flask", *args], env=env, cwd=ROOT, check=True, capture_output=True)
 
 
-def signed_in_session() -> requests.Session:
+def signed_in_session(email: str = "admin@halla.demo") -> requests.Session:
     session = requests.Session()
     page = session.get(f"{BASE}/login").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    response = session.post(f"{BASE}/login", data={"csrf_token": token, "email": "admin@halla.demo",
+    response = session.post(f"{BASE}/login", data={"csrf_token": token, "email": email,
                                                     "password": "hanaro-demo-2026"}, allow_redirects=False)
     assert response.status_code == 303, response.status_code
     return session
@@ -83,6 +83,7 @@ def main() -> int:
         env = {**os.environ, "FLASK_APP": "hanaro", "HANARO_DEMO": "1", "SECRET_KEY": "bench-secret"}
         env.setdefault("DATABASE_URL", f"sqlite:///{scratch}/bench.db")
         env.pop("REDIS_URL", None)
+        env.setdefault("HANARO_DATA_KEY", "YmVuY2gtb25seS1kYXRhLWtleS0zMi1ieXRlcy1sb24=")
         prepare(env)
         server = subprocess.Popen(
             ["gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{PORT}", "hanaro:create_app()"],
@@ -102,6 +103,9 @@ def main() -> int:
             run("GET /login (signed out)", requests.Session, "/login")
             run("GET / (signed-in home)", signed_in_session, "/")
             run("GET /agreements", signed_in_session, "/agreements")
+            case_manager = lambda: signed_in_session("planner@hallim.demo")  # noqa: E731
+            run("GET /cases (case list)", case_manager, "/cases")
+            run("GET /clients (client list)", case_manager, "/clients")
         finally:
             server.terminate()
             server.wait()
