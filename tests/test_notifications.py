@@ -12,11 +12,11 @@ def test_a_notification_sent_to_a_tenant_shows_in_its_inbox_only(app, signed_in,
         service.notify(tenant.id, "test", "사례 초대가 도착했습니다")
         db.session.commit()
     page = browser.get("/").get_data(as_text=True)
-    assert "1<span class=\"visually-hidden\">개 읽지 않음" in page
+    assert "읽지 않은 알림 1개" in page
     assert "사례 초대가 도착했습니다" in browser.get("/notifications").get_data(as_text=True)
     assert "사례 초대가 도착했습니다" not in outsider.get("/notifications").get_data(as_text=True)
     assert browser.post("/notifications/read").status_code == 303
-    assert "개 읽지 않음" not in browser.get("/").get_data(as_text=True)
+    assert "읽지 않은 알림" not in browser.get("/").get_data(as_text=True)
 
 
 def test_a_tenant_cannot_post_into_an_inbox_as_someone_else(app, ctx, make):

@@ -1,7 +1,7 @@
 """The main menu, by what the signed-in user may do in the active tenant."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, pgettext
 
 from ..tenancy.models import Role
 
@@ -10,7 +10,7 @@ def nav_items_for(user, membership) -> list[tuple[str, str]]:
     items = [("home.index", str(_l("홈")))]
     if membership is not None:
         if membership.has_role(Role.CASE_MANAGER, Role.REFERRAL_COORDINATOR, Role.TENANT_ADMIN):
-            items.append(("clients.index", str(_l("대상자"))))
+            items.append(("clients.index", str(pgettext("menu", "대상자"))))
         if membership.has_role(Role.CASE_MANAGER, Role.VIEWER):
             items.append(("cases.index", str(_l("사례관리"))))
         items.append(("tenancy.agreements", str(_l("협약"))))
