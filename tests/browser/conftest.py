@@ -242,7 +242,10 @@ def sign_in(page):
     """Sign in through the login form: ``sign_in("case@halla.demo")``."""
 
     def sign_in(email: str, password: str = DEMO_PASSWORD):
-        page.goto("/login")
+        # Already on the login page (e.g. just signed out): use it. Navigating again would abort
+        # the page's favicon request still in flight, a "request failed" in browser_log.
+        if urlsplit(page.url).path != "/login":
+            page.goto("/login")
         page.get_by_label("이메일").fill(email)
         page.get_by_label("비밀번호").fill(password)
         page.get_by_role("button", name="로그인", exact=True).click()
