@@ -41,6 +41,10 @@ class Factory:
     def province(self, code="9900000000", name="시험특별자치도"):
         return self.region(code, name, RegionLevel.PROVINCE)
 
+    def _province_of(self, region) -> str:
+        with self.app.app_context():
+            return db.session.get(Region, region.code).province().code
+
     def tenant(self, name=None, kind=TenantKind.WELFARE_CENTRE, region=None, parent=None, code=None):
         region = region or self.province()
         n = next(_sequence)
@@ -50,6 +54,7 @@ class Factory:
                 name=name or f"시험기관{n}",
                 kind=kind,
                 region_code=region.code,
+                province_code=self._province_of(region),
                 parent_id=parent.id if parent else None,
             )
         )

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import create_engine, event, select, text
@@ -13,6 +13,7 @@ from hanaro.accounts.models import User
 from hanaro.core.db import db
 from hanaro.tenancy import orm_filter, policy
 from hanaro.tenancy.context import acting_as, unscoped
+from hanaro.resources.models import Resource
 from hanaro.tenancy.models import Membership, Region, RegionLevel, RoleChange, SharingAgreement, Tenant, TenantKind
 
 from .conftest import BACKEND, PG_APP_ROLE
@@ -81,8 +82,12 @@ def world(app, superuser_engine):
         session = db.session
         with unscoped():
             session.add(Region(code="9800000000", name="격리시험도", level=RegionLevel.PROVINCE))
+            session.add(Region(code="9810000000", name="격리시험시", level=RegionLevel.PROVINCE))
+            # Two provinces, so region-scoped sharing has someone to keep out.
+            provinces = ["9800000000", "9810000000"]
             tenants = [
-                Tenant(code=f"iso-{i}", name=f"격리기관{i}", kind=TenantKind.NGO, region_code="9800000000")
+                Tenant(code=f"iso-{i}", name=f"격리기관{i}", kind=TenantKind.NGO, region_code=provinces[i % 2],
+                       province_code=provinces[i % 2])
                 for i in range(TENANT_COUNT)
             ]
             users = [User(email=f"iso{i}@test.example", display_name=f"격리{i}") for i in range(60)]
@@ -94,11 +99,19 @@ def world(app, superuser_engine):
                     session.add(Membership(user_id=user.id, roles=["viewer"]))
                     session.add(RoleChange(user_id=user.id, action="granted", roles_after=["viewer"]))
                 for partner in rng.sample([t for t in tenants if t is not tenant], 3):
+                    kinds, valid_to, revoked = rng.choice([
+                        (["case"], None, None), (["resource", "referral"], None, None),
+                        (["resource"], date(2025, 12, 31), None), (["resource"], None, datetime(2026, 2, 1, tzinfo=timezone.utc)),
+                    ])
                     session.add(
                         SharingAgreement(
-                            partner_tenant_id=partner.id, purpose="격리 시험", record_kinds=["case"], valid_from=date(2026, 1, 1)
+                            partner_tenant_id=partner.id, purpose="격리 시험", record_kinds=kinds, valid_from=date(2025, 1, 1),
+                            valid_to=valid_to, revoked_at=revoked,
                         )
                     )
+                for scope in ("private", "partners", "region", "platform", "public", "partners"):
+                    session.add(Resource(name=f"자원-{scope}", description="격리 시험 자원", scope=scope,
+                                         province_code=tenant.province_code, last_verified_on=date(2026, 1, 1)))
                 session.commit()
         _add_clients_and_cases(session, tenants, users, rng)
         ids = {"tenants": [t.id for t in tenants], "users": [u.id for u in users]}
@@ -196,6 +209,21 @@ def test_orm_filter_and_rls_let_through_exactly_the_same_rows(app, world, superu
         total = connection.execute(text("select count(*) from memberships")).scalar()
     seen = _rls_only(create_engine(app.config["SQLALCHEMY_DATABASE_URI"]), "memberships", world["tenants"][0], None)
     assert 0 < len(seen) < total
+
+
+@pytest.mark.committed
+def test_an_anonymous_visitor_sees_exactly_the_public_resources_through_both_enforcers(app, world, superuser_engine):
+    from hanaro.tenancy.context import anonymous
+
+    app_engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    with app_engine.begin() as connection:  # RLS only, no tenant set
+        rls_rows = set(connection.execute(text("select id from resources")).scalars())
+    with Session(bind=superuser_engine) as session, anonymous():  # ORM filter only
+        orm_rows = set(session.scalars(select(Resource.id)))
+        public = set(session.execute(select(Resource.id).where(Resource.scope == "public")).scalars())
+        assert session.scalars(select(Membership)).all() == []  # nothing else leaks to the public
+    app_engine.dispose()
+    assert orm_rows == rls_rows == public and len(public) == TENANT_COUNT
 
 
 @pytest.mark.committed

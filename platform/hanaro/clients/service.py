@@ -264,7 +264,7 @@ def covers(consent: Consent, client: Client, tenant: Tenant, purpose: ConsentPur
         return tenant.id in consent.tenant_ids
     if consent.scope is ConsentScope.REGION:
         owner = db.session.get(Tenant, client.tenant_id)
-        return owner.province_code() == tenant.province_code()
+        return owner.province_code is not None and owner.province_code == tenant.province_code
     return purpose is ConsentPurpose.CASE_COLLABORATION  # CASE_TEAM: whoever joins the team
 
 

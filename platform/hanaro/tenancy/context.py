@@ -21,6 +21,8 @@ class TenancyContext:
     # Maintenance code (migrations, CLI reports) may opt out of the ORM filter explicitly.
     # PostgreSQL RLS still applies to it.
     unscoped: bool = False
+    # An anonymous visitor (the public directory): sees what the policy gives everyone.
+    public: bool = False
 
 
 _current: ContextVar[TenancyContext | None] = ContextVar("hanaro_tenancy", default=None)
@@ -74,6 +76,16 @@ def acting_as(tenant_id: int | None, user_id: int | None = None):
 def unscoped():
     """Opt out of the ORM tenant filter for maintenance code. Never use it in a request."""
     token = activate(TenancyContext(tenant_id=None, user_id=None, unscoped=True))
+    try:
+        yield
+    finally:
+        reset(token)
+
+
+@contextmanager
+def anonymous():
+    """Act as an anonymous visitor: only rows the policy shows to everyone are visible."""
+    token = activate(TenancyContext(tenant_id=None, user_id=None, public=True))
     try:
         yield
     finally:

@@ -66,6 +66,8 @@ class Tenant(IdMixin, db.Model):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[TenantKind] = mapped_column(enum_column(TenantKind, 20))
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    # Denormalised from the region tree so RLS policies can compare provinces cheaply.
+    province_code: Mapped[str | None] = mapped_column(String(10), index=True)
     parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tenants.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -77,8 +79,9 @@ class Tenant(IdMixin, db.Model):
     def kind_label(self) -> str:
         return str(TENANT_KIND_LABELS[self.kind])
 
-    def province_code(self) -> str:
-        return self.region.province().code
+    def sync_province(self) -> None:
+        """Record the province of the tenant's region (read by region-scoped sharing rules)."""
+        self.province_code = self.region.province().code
 
 
 class Role(enum.StrEnum):

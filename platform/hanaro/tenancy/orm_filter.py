@@ -33,7 +33,7 @@ def _filter_tenant_owned(orm_execute_state):
     ctx = context.current()
     if ctx is not None and ctx.unscoped:
         return
-    if ctx is None or (ctx.tenant_id is None and ctx.user_id is None):
+    if ctx is None or (ctx.tenant_id is None and ctx.user_id is None and not ctx.public):
         if _touches_tenant_owned(orm_execute_state.statement):
             raise NoActiveTenant(
                 "tenant-owned data queried without a tenancy context; "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, column, exists, false, func, or_, select, table
+from sqlalchemy import String, and_, cast, column, exists, false, func, or_, select, table, true
 
 # Read once per statement thanks to the sub-select (an initplan), so indexes on the policy
 # columns stay usable.
@@ -194,6 +194,90 @@ class MemberOf(Rule):
         if self.expires_column:
             conditions.append(f"(m.{self.expires_column} IS NULL OR m.{self.expires_column} > now())")
         return f"EXISTS (SELECT 1 FROM {m} m WHERE {' AND '.join(conditions)})"
+
+
+@dataclass(frozen=True)
+class AnyTenant(Rule):
+    """Any tenant at all (signed-in staff of any organisation)."""
+
+    def orm(self, cls, tenant_id, user_id):
+        return tenant_id.isnot(None)
+
+    def sql(self, table_name):
+        return f"{RLS_TENANT} IS NOT NULL"
+
+    def allows(self, obj, tenant_id, user_id, session):
+        return tenant_id is not None
+
+
+@dataclass(frozen=True)
+class Everyone(Rule):
+    """Anyone, signed in or not (the public directory). Only ever used for reading."""
+
+    def orm(self, cls, tenant_id, user_id):
+        return true()
+
+    def sql(self, table_name):
+        return "true"
+
+    def allows(self, obj, tenant_id, user_id, session):
+        return False  # a reading rule: the public may read, never write
+
+
+@dataclass(frozen=True)
+class SameProvince(Rule):
+    """The active tenant is in the province recorded on the row (``column``)."""
+
+    column: str = "province_code"
+
+    def _viewer_province(self, tenant_id):
+        tenants = table("tenants", column("id"), column("province_code"))
+        return select(tenants.c.province_code).where(tenants.c.id == tenant_id).scalar_subquery()
+
+    def orm(self, cls, tenant_id, user_id):
+        return getattr(cls, self.column) == self._viewer_province(tenant_id)
+
+    def sql(self, table_name):
+        return f"{table_name}.{self.column} = (SELECT t.province_code FROM tenants t WHERE t.id = {RLS_TENANT})"
+
+    def allows(self, obj, tenant_id, user_id, session):
+        return False  # a reading rule: sharing by region never lets anyone write
+
+
+@dataclass(frozen=True)
+class AgreementPartner(Rule):
+    """The active tenant has an agreement with the row's owner that is in force today (not revoked,
+    within its dates) and covers ``record_kind``, in either direction."""
+
+    record_kind: str
+
+    def _agreements(self):
+        return table("sharing_agreements", column("tenant_id"), column("partner_tenant_id"), column("record_kinds"),
+                     column("valid_from"), column("valid_to"), column("revoked_at"))
+
+    def orm(self, cls, tenant_id, user_id):
+        a = self._agreements()
+        return exists(select(a.c.tenant_id).where(
+            or_(and_(a.c.tenant_id == cls.tenant_id, a.c.partner_tenant_id == tenant_id),
+                and_(a.c.partner_tenant_id == cls.tenant_id, a.c.tenant_id == tenant_id)),
+            a.c.revoked_at.is_(None),
+            a.c.valid_from <= func.current_date(),
+            or_(a.c.valid_to.is_(None), a.c.valid_to >= func.current_date()),
+            cast(a.c.record_kinds, String).like(f'%"{self.record_kind}"%'),
+        ))
+
+    def sql(self, table_name):
+        return (
+            "EXISTS (SELECT 1 FROM sharing_agreements a WHERE "
+            f"((a.tenant_id = {table_name}.tenant_id AND a.partner_tenant_id = {RLS_TENANT}) OR "
+            f"(a.partner_tenant_id = {table_name}.tenant_id AND a.tenant_id = {RLS_TENANT})) "
+            "AND a.revoked_at IS NULL AND a.valid_from <= current_date "
+            "AND (a.valid_to IS NULL OR a.valid_to >= current_date) "
+            f"AND a.record_kinds::text LIKE '%\"{self.record_kind}\"%')"
+        )
+
+    def allows(self, obj, tenant_id, user_id, session):
+        return False  # sharing lets partners read, never write
 
 
 @dataclass(frozen=True)

@@ -242,9 +242,14 @@ def _apply_tenants(entries, report) -> dict[str, Tenant]:
             "region_code": entry["region"],
             "parent_id": parent.id if parent else None,
         }
+        values["province_code"] = _province_of(entry["region"])
         tenants[entry["code"]] = _upsert(Tenant, tenants.get(entry["code"]), values, report, "tenants")
         db.session.flush()
     return tenants
+
+
+def _province_of(region_code: str) -> str:
+    return db.session.get(Region, region_code).province().code
 
 
 def _apply_users(entries, password, report) -> dict[str, User]:

@@ -237,6 +237,7 @@ def create_tenant(code, name, kind, region, parent) -> Tenant:
     if tenant_by_code(code) is not None:
         raise RuleViolation(_l("이미 쓰이는 기관 코드입니다."), field="code")
     tenant = Tenant(code=code, name=name, kind=kind, region=region, parent=parent)
+    tenant.sync_province()
     db.session.add(tenant)
     db.session.flush()
     return tenant
