@@ -117,6 +117,8 @@ class Resource(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     scope: Mapped[Scope] = mapped_column(enum_column(Scope), default=Scope.PRIVATE)
     staff_scope: Mapped[Scope] = mapped_column(enum_column(Scope), default=Scope.PRIVATE)
     province_code: Mapped[str | None] = mapped_column(String(10))  # the registrant's, for region scope
+    # Character bigrams of the searchable text (see resources.search), GIN-indexed on PostgreSQL.
+    search_terms: Mapped[str | None] = mapped_column(Text)
     # Freshness
     last_verified_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
