@@ -38,3 +38,25 @@ def test_the_demo_caseload_is_shared_as_the_rules_say(ctx):
         assert visible and all(n.visibility.value == "team" or n.author_tenant_id == hallim.id for n in visible)
         # ...and the clients of those cases, not the others.
         assert _count(Client, Client.tenant_id == halla.id) == len({c.client_id for c in shared})
+
+
+def test_the_demo_catalogue_spans_kinds_and_scopes(ctx):
+    from hanaro.demo import catalogue
+    from hanaro.resources.models import Resource
+
+    registry.apply(JEJU, demo=True)
+    created = catalogue.apply()
+    assert sum(created.values()) >= 15 and catalogue.apply() == {}
+    tenants = {t.code: t for t in db.session.scalars(select(Tenant))}
+    with acting_as(tenants["jeju-foodbank"].id, None):
+        own = db.session.scalars(select(Resource).where(Resource.tenant_id == tenants["jeju-foodbank"].id)).all()
+        assert {r.kind.value for r in own} == {"service", "in_kind"}
+    scopes = set()
+    for code in ("jeju-foodbank", "dolbom-neighbours", "halla-welfare", "seogwipo-welfare", "jeju-health-centre"):
+        with acting_as(tenants[code].id, None):
+            scopes |= {r.scope.value for r in db.session.scalars(select(Resource).where(Resource.tenant_id == tenants[code].id))}
+    assert scopes == {"private", "partners", "region", "platform", "public"}
+    # 한라 has a resource agreement with the food bank: it sees its partners-scoped 김장김치.
+    with acting_as(tenants["halla-welfare"].id, None):
+        names = set(db.session.scalars(select(Resource.name)))
+    assert "김장김치 나눔" in names and "반찬 배달" not in names

@@ -23,3 +23,16 @@ def apply_caseload():
     created = caseload.apply()
     db.session.commit()
     click.echo("caseload: " + (", ".join(f"{code} {n}" for code, n in created.items()) or "already present"))
+
+
+@demo_cli.command("catalogue")
+@with_appcontext
+def apply_catalogue():
+    """Register the fictional resource catalogue of the Jeju pilot tenants (idempotent)."""
+    if not current_app.config["HANARO_DEMO"]:
+        raise click.ClickException("demo data exists only in demo mode (HANARO_DEMO=1)")
+    from . import catalogue
+
+    created = catalogue.apply()
+    db.session.commit()
+    click.echo("catalogue: " + (", ".join(f"{code} {n}" for code, n in created.items()) or "already present"))

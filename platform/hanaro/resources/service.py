@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from flask import abort
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import selectinload
 
 from ..core import clock
 from ..core.db import db
@@ -54,6 +55,16 @@ def own_resources() -> list[Resource]:
     return list(db.session.scalars(
         select(Resource).where(Resource.tenant_id == context.current_tenant_id()).order_by(Resource.name, Resource.id)
     ))
+
+
+def shared_resources() -> list[Resource]:
+    """Other tenants' resources the active tenant may see (the ORM applies the sharing scope),
+    without stale listings."""
+    rows = db.session.scalars(
+        select(Resource).where(Resource.tenant_id != context.current_tenant_id())
+        .options(selectinload(Resource.tenant)).order_by(Resource.name, Resource.id)
+    )
+    return [r for r in rows if not is_hidden_as_stale(r)]
 
 
 # -- freshness ------------------------------------------------------------------------------------
@@ -109,7 +120,8 @@ def register(values: dict, actor) -> Resource:
     tenant = db.session.get(Tenant, context.current_tenant_id())
     resource = Resource(
         **{k: v for k, v in values.items() if k in EDITABLE}, scope=scope, staff_scope=staff_scope,
-        province_code=tenant.province_code, last_verified_on=clock.today(), created_by_user_id=actor.id,
+        province_code=tenant.province_code, last_verified_on=clock.today(),
+        created_by_user_id=actor.id if actor else None,
     )
     search.index(resource)
     db.session.add(resource)
