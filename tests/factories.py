@@ -305,3 +305,25 @@ def _case_objects(self, client, worker, partner, partner_worker, case=None):
 
 
 Factory.case_objects = _case_objects
+
+
+# -- resources (appended by the resource screens work) ----------------------------------------------
+
+def _resource(self, tenant, name=None, scope="private", staff_scope="private", creator=None, **values):
+    """A resource of ``tenant`` registered through the service (history recorded)."""
+    from hanaro.resources import service as resources
+
+    with self.app.app_context(), acting_as(tenant.id, creator.id if creator else None):
+        creator_id = creator.id if creator else db.session.scalar(
+            select(Membership.user_id).where(Membership.tenant_id == tenant.id))
+        resource = resources.register(
+            {"name": name or f"자원{next(_sequence)}", "description": "시험 자원 설명", "kind": "service",
+             "capacity": "available", "need_domains": [], "service_area_codes": [], "schedule": [],
+             "scope": scope, "staff_scope": staff_scope, **values},
+            _Actor(creator_id),
+        )
+        db.session.commit()
+        return resource
+
+
+Factory.resource = _resource

@@ -26,16 +26,18 @@ def test_only_login_language_health_and_static_are_public(app):
     assert public == ["accounts.login", "accounts.set_language", "core.healthz", "static"]
 
 
-def test_an_endpoint_without_a_rule_is_refused(app, client, make):
-    app.add_url_rule("/undeclared-test-endpoint", "undeclared_test_endpoint", lambda: "secret")
-    try:
-        assert client.get("/undeclared-test-endpoint").status_code == 404
-        tenant = make.tenant()
-        login(client, make.member(tenant, roles=["tenant_admin"]).email)
-        response = client.get("/undeclared-test-endpoint")
-        assert response.status_code == 404 and b"secret" not in response.data
-    finally:
-        app.view_functions.pop("undeclared_test_endpoint")
+def test_an_endpoint_without_a_rule_is_refused(database_config, make):
+    # A fresh app: Flask refuses new routes once an app has served a request.
+    from .conftest import make_app
+
+    fresh = make_app(database_config)
+    fresh.add_url_rule("/undeclared-test-endpoint", "undeclared_test_endpoint", lambda: "secret")
+    client = fresh.test_client()
+    assert client.get("/undeclared-test-endpoint").status_code == 404
+    tenant = make.tenant()
+    login(client, make.member(tenant, roles=["tenant_admin"]).email)
+    response = client.get("/undeclared-test-endpoint")
+    assert response.status_code == 404 and b"secret" not in response.data
 
 
 def test_signed_out_visitors_are_sent_to_login(client):

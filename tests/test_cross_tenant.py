@@ -35,6 +35,9 @@ COVERED = {
         ("goal_status", "POST", "goal"), ("service_status", "POST", "planned_service"),
         ("add_task", "POST", "conference"), ("complete_task", "POST", "task"), ("integrated_view", "GET", "client"),
     )},
+    **{f"resources.{name}": (method, lambda o: {"public_id": o["resource"].public_id}) for name, method in (
+        ("show", "GET"), ("edit", "POST"), ("scope", "POST"), ("verify", "POST"),
+    )},
 }
 
 # What another tenant's request would try to write, for POST routes.
@@ -61,10 +64,12 @@ def two_tenants(app, make):
     b_admin = make.member(b, roles=["tenant_admin", "case_manager"], name="나관리자")
     # A case on the client with the third tenant on its team, and one of each case record.
     case_objects = make.case_objects(client, a_admin, third, make.member(third, roles=["case_manager"]))
+    resource = make.resource(a, name="가기관비밀자원", creator=a_admin, contact_person="가담당자비밀")
     return {"a": a, "b": b, "a_admin": a_admin, "b_admin": b_admin, "membership": membership,
-            "agreement": agreement, "client": client, "consent": consent, **case_objects,
+            "agreement": agreement, "client": client, "consent": consent, "resource": resource, **case_objects,
             "secret_words": ["가구성원비밀", "다기관", "시험 협약", "가대상자비밀", "동의서-001", "생계 안정",
-                             "가기관 내부 메모"]}
+                             "가기관 내부 메모",
+                             "가기관비밀자원", "가담당자비밀"]}
 
 
 def _url(app, endpoint, objects):
@@ -88,13 +93,15 @@ def test_another_tenant_gets_404_and_nothing_leaks(app, client, two_tenants, end
 
 
 UNCHANGED = {"membership_active": True, "agreement_revoked": False, "client_name": "가대상자비밀",
-             "vital_status": "alive", "consents": 1, "consent_withdrawn": False}
+             "vital_status": "alive", "consents": 1, "consent_withdrawn": False, "resource_scope": "private",
+             "resource_changes": 1}
 
 
 def _state_of(app, objects):
     """What tenant A's objects look like now, read as tenant A."""
     from hanaro.clients.models import Client, Consent
     from hanaro.core.db import db
+    from hanaro.resources.models import Resource, ResourceChange
     from hanaro.tenancy.context import acting_as
     from hanaro.tenancy.models import Membership, SharingAgreement
     from sqlalchemy import func, select
@@ -109,6 +116,9 @@ def _state_of(app, objects):
             "vital_status": client.vital_status.value,
             "consents": db.session.scalar(select(func.count()).select_from(Consent).where(Consent.client_id == client.id)),
             "consent_withdrawn": consent.withdrawn_at is not None,
+            "resource_scope": db.session.get(Resource, objects["resource"].id).scope.value,
+            "resource_changes": db.session.scalar(select(func.count()).select_from(ResourceChange).where(
+                ResourceChange.resource_id == objects["resource"].id)),
         }
 
 

@@ -116,9 +116,11 @@ def _register_blueprints(app: Flask) -> None:
     from .notifications.views import bp as notifications_bp
     from .core.views import bp as core_bp
     from .home.views import bp as home_bp
+    from .resources.views import bp as resources_bp
     from .tenancy.views import bp as tenancy_bp
 
-    for blueprint in (core_bp, accounts_bp, home_bp, tenancy_bp, clients_bp, notifications_bp, audit_bp, cases_bp):
+    for blueprint in (core_bp, accounts_bp, home_bp, tenancy_bp, clients_bp, notifications_bp, audit_bp, cases_bp,
+                      resources_bp):
         app.register_blueprint(blueprint)
 
 

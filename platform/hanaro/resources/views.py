@@ -1,0 +1,229 @@
+"""Resource registry screens for registrars: own and shared lists, register, the resource page
+(edit, sharing scope, one-click verify, editing history)."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from ..cases.models import NeedDomain
+from ..core import idempotency
+from ..core.access import tenant_member
+from ..core.db import db
+from ..core.forms import parse_form
+from ..core.rules import RuleViolation
+from ..tenancy.models import Region, RegionLevel, Role
+from . import service
+from .models import CAPACITY_LABELS, SCOPE_LABELS, WAIT_LABELS, ResourceKind
+from .schemas import WEEKDAYS, ResourceEditForm, ResourceForm, ScopeForm
+
+bp = Blueprint("resources", __name__, url_prefix="/resources")
+
+READERS = (Role.RESOURCE_REGISTRAR, Role.CASE_MANAGER, Role.REFERRAL_COORDINATOR, Role.TENANT_ADMIN)
+WRITERS = (Role.RESOURCE_REGISTRAR, Role.TENANT_ADMIN)
+
+KIND_LABELS = {ResourceKind.SERVICE: _l("서비스"), ResourceKind.IN_KIND: _l("후원 물품")}
+WEEKDAY_LABELS = [_l("월요일"), _l("화요일"), _l("수요일"), _l("목요일"), _l("금요일"), _l("토요일"), _l("일요일")]
+FIELD_LABELS = {
+    "kind": _l("종류"), "name": _l("자원 이름"), "description": _l("설명"), "organization_name": _l("제공 기관"),
+    "need_domains": _l("욕구 영역"), "categories": _l("세부 분류"), "min_age": _l("최소 나이"), "max_age": _l("최대 나이"),
+    "household_conditions": _l("가구 조건"), "income_note": _l("소득 기준"), "eligibility_note": _l("기타 자격"),
+    "service_area_codes": _l("서비스 지역"), "address": _l("주소"), "schedule": _l("운영 시간"),
+    "how_to_apply": _l("신청 방법"), "required_documents": _l("제출 서류"), "cost": _l("비용"), "languages": _l("언어"),
+    "public_phone": _l("대표 전화"), "capacity": _l("이용 가능 여부"), "wait_estimate": _l("예상 대기 기간"),
+    "remaining_slots": _l("남은 자리"), "quantity": _l("수량"), "quantity_unit": _l("단위"), "valid_from": _l("유효 시작일"),
+    "valid_until": _l("유효 종료일"), "contact_person": _l("담당자"), "direct_phone": _l("담당자 직통 전화"),
+    "scope": _l("공개 범위"), "staff_scope": _l("담당자 전용 정보 공개 범위"),
+}
+ACTION_LABELS = {"created": _l("등록"), "updated": _l("수정"), "verified": _l("내용 확인"), "scope": _l("공개 범위 변경")}
+
+
+def _need_domain_options():
+    return [(d.code, d.name) for d in db.session.scalars(select(NeedDomain).order_by(NeedDomain.sort_order))]
+
+
+def _area_options():
+    regions = db.session.scalars(
+        select(Region).where(Region.level.in_((RegionLevel.MUNICIPALITY, RegionLevel.DONG))).order_by(Region.code)
+    )
+    return [(r.code, r.name) for r in regions]
+
+
+def _labels():
+    return {
+        "scope_labels": SCOPE_LABELS, "capacity_labels": CAPACITY_LABELS, "wait_labels": WAIT_LABELS,
+        "kind_labels": KIND_LABELS, "weekday_labels": WEEKDAY_LABELS, "field_labels": FIELD_LABELS,
+        "action_labels": ACTION_LABELS,
+    }
+
+
+def _form_options():
+    return {
+        "need_domain_options": _need_domain_options(),
+        "area_options": _area_options(),
+        "kind_options": [(k.value, label) for k, label in KIND_LABELS.items()],
+        "capacity_options": [(k.value, label) for k, label in CAPACITY_LABELS.items()],
+        "wait_options": [(k.value, label) for k, label in WAIT_LABELS.items()],
+        "scope_options": [(k.value, label) for k, label in SCOPE_LABELS.items()],
+        "weekdays": list(zip(WEEKDAYS, WEEKDAY_LABELS)),
+        **_labels(),
+    }
+
+
+def _form_from(resource) -> MultiDict:
+    """The edit form's initial values, shaped like a submitted form."""
+    form = MultiDict()
+    for field in service.EDITABLE:
+        value = getattr(resource, field)
+        if field in ("need_domains", "service_area_codes"):
+            form.setlist(field, list(value or []))
+        elif field == "schedule":
+            for slot in value or []:
+                form[f"opens_{slot['weekday']}"] = slot["opens"]
+                form[f"closes_{slot['weekday']}"] = slot["closes"]
+        elif value is not None and field not in ("categories", "languages"):
+            form[field] = getattr(value, "value", value)
+    form["scope"], form["staff_scope"] = resource.scope.value, resource.staff_scope.value
+    return form
+
+
+# -- lists ----------------------------------------------------------------------------------------
+
+@bp.get("")
+@tenant_member(*READERS)
+def index():
+    tab = "shared" if request.args.get("tab") == "shared" else "own"
+    resources = service.shared_resources() if tab == "shared" else service.own_resources()
+    return render_template(
+        "resources/index.html", tab=tab, resources=resources, can_write=_can_write(),
+        needs_verification_soon=service.needs_verification_soon, is_hidden_as_stale=service.is_hidden_as_stale,
+        **_labels(),
+    )
+
+
+def _can_write() -> bool:
+    from flask import g
+
+    membership = getattr(g, "membership", None)
+    return bool(membership and membership.has_role(*WRITERS))
+
+
+# -- register -----------------------------------------------------------------------------------------
+
+@bp.route("/new", methods=["GET", "POST"])
+@tenant_member(*WRITERS)
+def register():
+    if request.method == "GET":
+        form = MultiDict({"kind": "service", "capacity": "available", "scope": "private", "staff_scope": "private"})
+        return render_template("resources/new.html", form=form, errors={}, **_form_options())
+    previous = idempotency.previous_result()
+    if previous:
+        return redirect(previous, code=303)
+    data, errors = parse_form(ResourceForm())
+    if not errors:
+        errors = _unknown_choices(data)
+    if not errors:
+        try:
+            if not idempotency.claim():
+                return redirect(url_for("resources.index"), code=303)
+            resource = service.register(data, current_user)
+        except RuleViolation as violation:
+            errors = violation.as_errors()
+    if errors:
+        return render_template("resources/new.html", form=request.form, errors=errors, **_form_options()), 422
+    target = url_for("resources.show", public_id=resource.public_id)
+    idempotency.record_result(target)
+    flash(_("자원을 등록했습니다."), "success")
+    return redirect(target, code=303)
+
+
+def _unknown_choices(data) -> dict:
+    """Need domains and service areas must be ones the platform knows."""
+    errors = {}
+    if set(data["need_domains"]) - {code for code, _name in _need_domain_options()}:
+        errors["need_domains"] = [_("목록에 있는 욕구 영역을 고르세요.")]
+    if set(data["service_area_codes"]) - {code for code, _name in _area_options()}:
+        errors["service_area_codes"] = [_("목록에 있는 지역을 고르세요.")]
+    return errors
+
+
+# -- the resource page ----------------------------------------------------------------------------------
+
+@bp.get("/<public_id>")
+@tenant_member(*READERS)
+def show(public_id):
+    return _resource_page(service.get_resource_or_404(public_id), status=200)
+
+
+def _resource_page(resource, status=422, errors=None, form=None):
+    own = service.is_own(resource)
+    domains = dict(_need_domain_options())
+    areas = dict(_area_options())
+    return render_template(
+        "resources/show.html",
+        resource=resource,
+        own=own,
+        can_write=own and _can_write(),
+        staff_visible=service.staff_fields_visible(resource),
+        needs_verification_soon=service.needs_verification_soon(resource),
+        stale=service.is_hidden_as_stale(resource),
+        stale_since=service.stale_since(resource),
+        domain_names=[domains.get(code, code) for code in resource.need_domains or []],
+        area_names=[areas.get(code, code) for code in resource.service_area_codes or []],
+        history=service.history(resource) if own else [],
+        scope_options=[(k.value, label) for k, label in SCOPE_LABELS.items()],
+        form=form if form is not None else MultiDict(
+            {"scope": resource.scope.value, "staff_scope": resource.staff_scope.value}),
+        errors=errors or {},
+        **_labels(),
+    ), status
+
+
+@bp.route("/<public_id>/edit", methods=["GET", "POST"])
+@tenant_member(*WRITERS)
+def edit(public_id):
+    resource = service.own_resource_or_404(public_id)
+    if request.method == "GET":
+        return render_template("resources/edit.html", resource=resource, form=_form_from(resource), errors={},
+                               **_form_options())
+    data, errors = parse_form(ResourceEditForm())
+    if not errors:
+        errors = _unknown_choices(data)
+    if not errors:
+        try:
+            changes = service.update(resource, data, current_user)
+        except RuleViolation as violation:
+            errors = violation.as_errors()
+    if errors:
+        return render_template("resources/edit.html", resource=resource, form=request.form, errors=errors,
+                               **_form_options()), 422
+    flash(_("자원 정보를 저장했습니다.") if changes else _("바뀐 내용이 없어 확인 날짜만 새로 기록했습니다."), "success")
+    return redirect(url_for("resources.show", public_id=public_id), code=303)
+
+
+@bp.post("/<public_id>/scope")
+@tenant_member(*WRITERS)
+def scope(public_id):
+    resource = service.own_resource_or_404(public_id)
+    data, errors = parse_form(ScopeForm())
+    if not errors:
+        try:
+            service.change_scope(resource, data["scope"], data["staff_scope"], current_user)
+        except RuleViolation as violation:
+            errors = violation.as_errors()
+    if errors:
+        return _resource_page(resource, errors=errors, form=request.form)
+    flash(_("공개 범위를 바꿨습니다. 목록과 검색에 바로 반영됩니다."), "success")
+    return redirect(url_for("resources.show", public_id=public_id) + "#sharing", code=303)
+
+
+@bp.post("/<public_id>/verify")
+@tenant_member(*WRITERS)
+def verify(public_id):
+    resource = service.own_resource_or_404(public_id)
+    service.verify(resource, current_user)
+    flash(_("자원 정보가 최신임을 확인했습니다."), "success")
+    return redirect(url_for("resources.show", public_id=public_id), code=303)
