@@ -38,6 +38,7 @@ COVERED = {
     **{f"resources.{name}": (method, lambda o: {"public_id": o["resource"].public_id}) for name, method in (
         ("show", "GET"), ("edit", "POST"), ("scope", "POST"), ("verify", "POST"),
     )},
+    "resources.for_case": ("GET", lambda o: {"public_id": o["case"].public_id}),
 }
 
 # What another tenant's request would try to write, for POST routes.

@@ -124,3 +124,23 @@ def _score(resource, need_domains, dong_code, age, today) -> Match | None:
         score += 1
         reasons.append(str(_l("최근 90일 안에 확인됨")))
     return Match(resource, score, reasons)
+
+
+NEED_THRESHOLD = 2  # level 2 (보통) and above counts as a need to look for
+
+
+def needs_of_case(case):
+    """The need domains of the case's latest assessment at or above NEED_THRESHOLD."""
+    from ..cases import service as cases
+
+    assessment = cases.latest_assessment(case)
+    if assessment is None:
+        return []
+    return [item.domain for item in assessment.items if item.level >= NEED_THRESHOLD]
+
+
+def client_if_visible(case):
+    """The case's client when the viewer may see it (owner, or a collaborator with an active grant)."""
+    from ..clients.models import Client
+
+    return db.session.scalar(select(Client).where(Client.id == case.client_id))

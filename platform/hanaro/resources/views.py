@@ -227,3 +227,31 @@ def verify(public_id):
     service.verify(resource, current_user)
     flash(_("자원 정보가 최신임을 확인했습니다."), "success")
     return redirect(url_for("resources.show", public_id=public_id), code=303)
+
+
+# -- find resources for a case -------------------------------------------------------------------
+
+FIND_ROLES = (Role.CASE_MANAGER, Role.REFERRAL_COORDINATOR, Role.TENANT_ADMIN)
+
+
+@bp.get("/for-case/<public_id>")
+@tenant_member(*FIND_ROLES)
+def for_case(public_id):
+    """Resources ranked for a case's assessed needs, the client's area and age. GET, so the search
+    can be shared as a link; the URL carries the case's public id and search words only."""
+    from ..audit.models import AccessAction
+    from ..audit.service import record as record_access
+    from ..cases import service as cases
+    from . import search
+
+    case = cases.get_case_or_404(public_id)
+    needs = search.needs_of_case(case)
+    query = (request.args.get("q") or "").strip()[:100]
+    client = search.client_if_visible(case)
+    if client is not None:
+        record_access(client, AccessAction.VIEW, what="case")
+    age = client.age_on(search.clock.today()) if client is not None else None
+    matches = search.rank_for_needs({d.code for d in needs}, case.dong_code, age, query=query or None)
+    template = "resources/_matches.html" if request.headers.get("HX-Request") else "resources/for_case.html"
+    return render_template(template, case=case, needs=needs, matches=matches, query=query, age=age,
+                           staff_visible={m.resource.id: service.staff_fields_visible(m.resource) for m in matches})
