@@ -23,7 +23,10 @@ def test_only_login_language_health_and_static_are_public(app):
             for rule in app.url_map.iter_rules()
             if rule_for_endpoint(rule.endpoint).audience is Audience.PUBLIC
         )
-    assert public == ["accounts.login", "accounts.set_language", "core.healthz", "static"]
+    assert public == [
+        "accounts.login", "accounts.set_language", "core.healthz", "directory.hsds_feed", "directory.index",
+        "directory.show", "static",
+    ]
 
 
 def test_an_endpoint_without_a_rule_is_refused(database_config, make):

@@ -115,12 +115,13 @@ def _register_blueprints(app: Flask) -> None:
     from .clients.views import bp as clients_bp
     from .notifications.views import bp as notifications_bp
     from .core.views import bp as core_bp
+    from .directory.views import bp as directory_bp
     from .home.views import bp as home_bp
     from .resources.views import bp as resources_bp
     from .tenancy.views import bp as tenancy_bp
 
     for blueprint in (core_bp, accounts_bp, home_bp, tenancy_bp, clients_bp, notifications_bp, audit_bp, cases_bp,
-                      resources_bp):
+                      resources_bp, directory_bp):
         app.register_blueprint(blueprint)
 
 

@@ -62,7 +62,12 @@ def reset_tenancy(exc=None):
 
 
 def no_store(response):
-    if request.endpoint != "static":
+    """``no-store`` for every response, except static files and the successful responses of views
+    that opted in to public caching by setting ``g.public_cache_seconds`` (the anonymous directory)."""
+    max_age = g.get("public_cache_seconds")
+    if max_age and response.status_code == 200:
+        response.headers["Cache-Control"] = f"public, max-age={int(max_age)}"
+    elif request.endpoint != "static":
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
     # One URL serves a page and its htmx fragment: caches must key on the header.
