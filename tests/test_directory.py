@@ -120,6 +120,7 @@ def _validator(name):
     from referencing import Registry, Resource as SchemaResource
     from referencing.jsonschema import DRAFT202012
 
+    assert HSDS.is_dir(), f"HSDS schemas not found at {HSDS}: shared/ must sit beside the repository"
     schemas = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in HSDS.glob("*.json")}
     registry = Registry().with_resources(
         (file, SchemaResource.from_contents(schema, default_specification=DRAFT202012))
