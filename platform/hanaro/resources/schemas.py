@@ -93,3 +93,17 @@ class ScopeForm(FormSchema):
                           error_messages={"required": _l("공개 범위를 고르세요.")})
     staff_scope = fields.String(required=True, validate=validate.OneOf([s.value for s in Scope], error=SCOPE_ERROR),
                                 error_messages={"required": _l("담당자 전용 정보의 공개 범위를 고르세요.")})
+
+
+class SearchArgs(FormSchema):
+    """The query string of the resource search screen (shareable, so only search terms)."""
+
+    q = fields.String(load_default=None, validate=length(max=100))
+    domain = fields.List(fields.String(validate=length(max=40)), load_default=list)
+    area = fields.String(load_default=None, validate=length(max=10))
+    age = fields.Integer(load_default=None, validate=AGE)
+    household = fields.String(load_default=None, validate=length(max=30))
+    capacity = fields.List(fields.String(validate=one_of([c.value for c in Capacity])), load_default=list)
+    registrant = fields.List(fields.String(validate=length(max=30)), load_default=list)
+    kind = fields.String(load_default=None, validate=one_of([k.value for k in ResourceKind]))
+    page = fields.Integer(load_default=1)

@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Text, and_, cast, func, literal_column, select
+from sqlalchemy import String, Text, and_, cast, false, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY, array
+from sqlalchemy.orm import selectinload
 
 from ..core import clock
 from ..core.db import db
+from ..tenancy import context
+from ..tenancy.models import Tenant
 from .models import Capacity, Resource
 from . import service
 
@@ -62,6 +65,103 @@ def text_filter(query: str):
         narrowing = terms.contains(cast(array(needed), ARRAY(Text)))
         return and_(narrowing, *confirm)
     return and_(*confirm)
+
+
+# -- the general search screen --------------------------------------------------------------------
+
+# Household situations a client may be in. Resources keep their household conditions as free
+# text, so a resource matches when it names no condition or mentions one of these words.
+HOUSEHOLD_TYPES = {
+    "single": (_l("1인 가구"), ("1인", "독거", "혼자")),
+    "single_parent": (_l("한부모 가구"), ("한부모",)),
+    "grandparent": (_l("조손 가구"), ("조손",)),
+    "multicultural": (_l("다문화 가구"), ("다문화", "이주")),
+    "disability": (_l("장애인 가구"), ("장애",)),
+    "elderly": (_l("노인 가구"), ("노인", "어르신", "고령")),
+    "low_income": (_l("기초생활수급·차상위 가구"), ("수급", "차상위", "저소득")),
+}
+
+
+@dataclass
+class Filters:
+    query: str | None = None
+    need_domains: list[str] = field(default_factory=list)
+    area_code: str | None = None
+    age: int | None = None
+    household: str | None = None
+    capacities: list[str] = field(default_factory=list)
+    registrant_kinds: list[str] = field(default_factory=list)
+    kind: str | None = None
+
+
+@dataclass
+class Page:
+    resources: list[Resource]
+    total: int
+    number: int
+    pages: int
+
+
+def find(filters: Filters, page: int = 1, per_page: int = 30, today: date | None = None) -> Page:
+    """Resources the active tenant may see (the ORM applies each resource's sharing scope) that
+    meet every filter; other tenants' stale listings are left out. Available first, then the most
+    recently verified."""
+    statement = _filtered(select(Resource), filters, today or clock.today())
+    total = db.session.scalar(statement.with_only_columns(func.count(Resource.id)).order_by(None))
+    pages = max(1, -(-total // per_page))
+    number = min(max(1, page), pages)
+    rows = db.session.scalars(
+        statement.options(selectinload(Resource.tenant))
+        .order_by((Resource.capacity == Capacity.AVAILABLE.value).desc(), Resource.last_verified_on.desc(),
+                  Resource.name, Resource.id)
+        .limit(per_page).offset((number - 1) * per_page)
+    )
+    return Page(list(rows), total, number, pages)
+
+
+def _filtered(statement, filters: Filters, today: date):
+    fresh_since = today - service.STALE_AFTER
+    statement = statement.where(or_(Resource.tenant_id == context.current_tenant_id(),
+                                    Resource.last_verified_on >= fresh_since))
+    if filters.query and (clause := text_filter(filters.query)) is not None:
+        statement = statement.where(clause)
+    if filters.need_domains:
+        statement = statement.where(or_(*[_json_list_has(Resource.need_domains, code) for code in filters.need_domains]))
+    if filters.area_code:
+        statement = statement.where(_covers_area(filters.area_code))
+    if filters.age is not None:
+        statement = statement.where(or_(Resource.min_age.is_(None), Resource.min_age <= filters.age),
+                                    or_(Resource.max_age.is_(None), Resource.max_age >= filters.age))
+    if filters.household in HOUSEHOLD_TYPES:
+        conditions = func.coalesce(Resource.household_conditions, "")
+        _label, keywords = HOUSEHOLD_TYPES[filters.household]
+        statement = statement.where(or_(conditions == "", *[conditions.contains(k, autoescape=True) for k in keywords]))
+    if filters.capacities:
+        statement = statement.where(Resource.capacity.in_(filters.capacities))
+    if filters.kind:
+        statement = statement.where(Resource.kind == filters.kind)
+    if filters.registrant_kinds:
+        statement = statement.where(Resource.tenant_id.in_(
+            select(Tenant.id).where(Tenant.kind.in_(filters.registrant_kinds))))
+    return statement
+
+
+def _json_list_has(column, value: str):
+    """A JSON list of plain codes contains ``value`` (portable: matches the quoted code in the text)."""
+    return cast(column, String).contains(f'"{value}"', autoescape=True)
+
+
+def _covers_area(code: str):
+    """The service area includes this place: the place itself, its municipality (for a dong), any
+    of its dongs (for a municipality), or no area limit at all."""
+    codes = cast(Resource.service_area_codes, String)
+    municipality = code[:5]
+    options = [_json_list_has(Resource.service_area_codes, code),
+               _json_list_has(Resource.service_area_codes, municipality + "00000"),
+               codes.in_(("[]", "null")), Resource.service_area_codes.is_(None)]
+    if code.endswith("00000"):
+        options.append(codes.contains(f'"{municipality}', autoescape=True))
+    return or_(*options) if code else false()
 
 
 # -- needs-based ranking ------------------------------------------------------------------------

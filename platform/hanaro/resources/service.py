@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import abort
+from flask import abort, g, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import selectinload
@@ -207,8 +207,16 @@ def within(scope: Scope, resource: Resource) -> bool:
         tenant = db.session.get(Tenant, viewer)
         return tenant is not None and tenant.province_code == resource.province_code
     if scope is Scope.PARTNERS:
-        return _has_resource_agreement(resource.tenant_id, viewer, clock.today())
+        return _partner_of(resource.tenant_id, viewer)
     return False
+
+
+def _partner_of(owner_id: int, viewer_id: int) -> bool:
+    """Memoised per request: a result list asks the same question for every resource of an owner."""
+    cache = g.setdefault("resource_partners", {}) if has_request_context() else {}
+    if (owner_id, viewer_id) not in cache:
+        cache[(owner_id, viewer_id)] = _has_resource_agreement(owner_id, viewer_id, clock.today())
+    return cache[(owner_id, viewer_id)]
 
 
 def staff_fields_visible(resource: Resource) -> bool:

@@ -15,10 +15,10 @@ from ..core.access import tenant_member
 from ..core.db import db
 from ..core.forms import parse_form
 from ..core.rules import RuleViolation
-from ..tenancy.models import Region, RegionLevel, Role
-from . import service
+from ..tenancy.models import TENANT_KIND_LABELS, Region, RegionLevel, Role, TenantKind
+from . import search, service
 from .models import CAPACITY_LABELS, SCOPE_LABELS, WAIT_LABELS, ResourceKind
-from .schemas import WEEKDAYS, ResourceEditForm, ResourceForm, ScopeForm
+from .schemas import WEEKDAYS, ResourceEditForm, ResourceForm, ScopeForm, SearchArgs
 
 bp = Blueprint("resources", __name__, url_prefix="/resources")
 
@@ -109,6 +109,50 @@ def _can_write() -> bool:
 
     membership = getattr(g, "membership", None)
     return bool(membership and membership.has_role(*WRITERS))
+
+
+# -- search -------------------------------------------------------------------------------------------
+
+REGISTRANT_KINDS = (TenantKind.WELFARE_CENTRE, TenantKind.NGO, TenantKind.DONG_CENTRE, TenantKind.MUNICIPALITY,
+                    TenantKind.PUBLIC_AGENCY, TenantKind.FACILITY, TenantKind.PROVINCE)
+
+
+@bp.get("/search")
+@tenant_member(*READERS)
+def search_page():
+    """Search everything the tenant may see with filters. A GET form, so the URL is the search and
+    can be shared; htmx swaps the filters and results in place and pushes the URL."""
+    data, errors = parse_form(SearchArgs(), request.args)
+    if not errors:
+        errors = _unknown_search_choices(data)
+    filters = search.Filters() if errors else _filters_from(data)
+    page = search.find(filters, page=data["page"] if data else 1)
+    template = "resources/_search.html" if request.headers.get("HX-Request") else "resources/search.html"
+    return render_template(
+        template, page=page, args=request.args, errors=errors,
+        staff_visible={r.id: service.staff_fields_visible(r) for r in page.resources},
+        household_options=[(key, label) for key, (label, _words) in search.HOUSEHOLD_TYPES.items()],
+        registrant_options=[(k.value, TENANT_KIND_LABELS[k]) for k in REGISTRANT_KINDS],
+        domain_names=dict(_need_domain_options()), area_names=dict(_area_options()), **_form_options(),
+    )
+
+
+def _unknown_search_choices(data) -> dict:
+    errors = _unknown_choices({"need_domains": data["domain"], "service_area_codes": [data["area"]] if data["area"] else []})
+    errors = {{"need_domains": "domain", "service_area_codes": "area"}[k]: v for k, v in errors.items()}
+    if data["household"] and data["household"] not in search.HOUSEHOLD_TYPES:
+        errors["household"] = [_("목록에 있는 가구 유형을 고르세요.")]
+    if set(data["registrant"]) - {k.value for k in REGISTRANT_KINDS}:
+        errors["registrant"] = [_("목록에 있는 기관 유형을 고르세요.")]
+    return errors
+
+
+def _filters_from(data):
+    return search.Filters(
+        query=data["q"], need_domains=data["domain"], area_code=data["area"], age=data["age"],
+        household=data["household"], capacities=data["capacity"], registrant_kinds=data["registrant"],
+        kind=data["kind"],
+    )
 
 
 # -- register -----------------------------------------------------------------------------------------
@@ -242,8 +286,6 @@ def for_case(public_id):
     from ..audit.models import AccessAction
     from ..audit.service import record as record_access
     from ..cases import service as cases
-    from . import search
-
     case = cases.get_case_or_404(public_id)
     needs = search.needs_of_case(case)
     query = (request.args.get("q") or "").strip()[:100]
