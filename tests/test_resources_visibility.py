@@ -153,3 +153,54 @@ def test_bad_values_are_refused_with_korean_reasons(app, world):
             with pytest.raises(RuleViolation) as error:
                 service.update(resource, values, _Actor(None))
             assert error.value.field == field
+
+
+# -- the same matrix on the screens: lists, search results, detail pages, staff-only fields, directory ------
+
+STAFF_PHONES = {scope: f"064-777-00{i:02d}" for i, scope in enumerate(SCOPES)}
+
+
+@pytest.fixture
+def staffed(app, world):
+    """Beside each resource of ``world``, one whose staff-only fields reach as far as the resource."""
+    registrant, _viewers, _resources = world
+    with app.app_context(), acting_as(registrant.id, None):
+        for scope in SCOPES:
+            service.register({"name": f"직통-{scope}", "description": "시험", "scope": scope, "staff_scope": scope,
+                              "direct_phone": STAFF_PHONES[scope]}, _Actor(None))
+        db.session.commit()
+    return world
+
+
+def _shown(text: str, prefix: str) -> set[str]:
+    return {scope for scope in SCOPES if f">{prefix}-{scope}</" in text}
+
+
+@pytest.mark.parametrize("viewer", sorted(set(EXPECTED) - {"anonymous"}))
+def test_screens_show_each_viewer_exactly_its_scopes(app, make, staffed, viewer):
+    from .helpers import login
+
+    registrant, viewers, resources = staffed
+    tenant = registrant if viewer == "registrant" else viewers[viewer]
+    user = make.member(tenant, roles=["case_manager"])
+    client = app.test_client()
+    login(client, user.email)
+    expected = EXPECTED[viewer]
+
+    listing = client.get("/resources", query_string={"tab": "own" if viewer == "registrant" else "shared"})
+    assert _shown(listing.get_data(as_text=True), "자원") == expected
+    found = client.get("/resources/search").get_data(as_text=True)
+    assert _shown(found, "자원") == expected
+    for scope, public_id in resources.items():
+        page = client.get(f"/resources/{public_id}")
+        assert page.status_code == (200 if scope in expected else 404), scope
+        if page.status_code == 200:
+            assert ("담당자김" in page.get_data(as_text=True)) is (viewer == "registrant")
+    phones_in_search = {scope for scope, phone in STAFF_PHONES.items() if phone in found}
+    assert phones_in_search == expected
+
+
+def test_the_directory_shows_only_public_resources_and_no_staff_fields(client, staffed):
+    text = client.get("/directory").get_data(as_text=True)
+    assert _shown(text, "자원") == {"public"} and _shown(text, "직통") == {"public"}
+    assert not any(phone in text for phone in STAFF_PHONES.values())
