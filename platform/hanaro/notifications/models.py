@@ -13,7 +13,10 @@ from ..tenancy.policy import Owner, TenantIn, Visibility
 
 class Notification(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     """Owned by the recipient tenant. Another tenant may post one (naming itself as sender) and
-    sees what it sent, never the rest of the inbox. Texts carry no personal data."""
+    sees what it sent, never the rest of the inbox. Texts carry no personal data.
+
+    ``dedupe_key`` makes a system notice exactly-once: at most one row per tenant and key, so a
+    sweep that runs again (or twice at once) cannot post the same notice twice."""
 
     __tablename__ = "notifications"
     # Readable by the sender too: PostgreSQL checks INSERT ... RETURNING rows against the read policy.
@@ -23,6 +26,7 @@ class Notification(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     __table_args__ = (
         UniqueConstraint("tenant_id", "public_id"),
         Index("ix_notifications_tenant_id_created_at", "tenant_id", "created_at"),
+        UniqueConstraint("tenant_id", "dedupe_key"),
     )
 
     sender_tenant_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tenants.id"))
@@ -33,3 +37,4 @@ class Notification(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     link: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dedupe_key: Mapped[str | None] = mapped_column(String(100))
