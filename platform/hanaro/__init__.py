@@ -171,6 +171,7 @@ def _register_cli(app: Flask) -> None:
     from .accounts.cli import accounts_cli
     from .core.worker import worker_command
     from .demo.cli import demo_cli
+    from .resources.cli import resources_cli
     from .tenancy.cli import demo_logins, tenants_cli
 
     app.cli.add_command(tenants_cli)
@@ -178,3 +179,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(demo_cli)
     app.cli.add_command(accounts_cli)
+    app.cli.add_command(resources_cli)
