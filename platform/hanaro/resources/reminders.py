@@ -111,8 +111,8 @@ def _text(resource: Resource, today: date) -> tuple[str, str, str]:
     day = service.stale_since(resource).isoformat()
     if service.is_hidden_as_stale(resource, today):
         return KIND_STALE, str(_l("오래된 자원 정보가 숨겨졌습니다.")), str(_l(
-            "'%(name)s'은(는) %(day)s까지 내용 확인이 없어 다른 기관의 검색에서 숨겨졌습니다. "
+            "'%(name)s' 자원은 %(day)s까지 내용 확인이 없어 다른 기관에는 숨겨졌습니다. "
             "내용을 확인하면 다시 보입니다.", name=resource.name, day=day))
     return KIND_SOON, str(_l("자원 정보를 확인해 주세요.")), str(_l(
-        "'%(name)s'을(를) %(day)s까지 확인하지 않으면 다른 기관의 검색에서 숨겨집니다.",
-        name=resource.name, day=day))
+        "'%(name)s' 자원을 %(day)s까지 확인하지 않으면 다른 기관의 검색에서 숨겨집니다. "
+        "내용이 맞는지 확인해 주세요.", name=resource.name, day=day))
