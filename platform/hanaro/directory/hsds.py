@@ -1,9 +1,10 @@
 """Resources as Human Services Data Specification (HSDS 3.0) JSON.
 
 Every HSDS id is a UUIDv5 derived from the resource's public id (or the organisation's tenant code
-and name), so ids stay stable across exports. Staff-only fields (contact person, direct phone,
-remaining slots) are never part of the output: callers decide which resources go in, this module
-decides which fields.
+and name), so ids stay stable across exports. Callers decide which resources go in, this module
+decides which fields. Staff-only fields (contact person, direct phone, remaining slots) are left out
+unless the caller passes ``staff=True`` for a resource whose staff fields the viewer may see
+(the staff export); the public feed never does.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ HSDS_DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]  # resource.schedule week
 KST_OFFSET = "+09:00"
 NEED_TAXONOMY = "hanaro-need-domains"
 CATEGORY_TAXONOMY = "hanaro-categories"
+CAPACITY_TAXONOMY = "hanaro-capacity"
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 100
 
@@ -63,11 +65,32 @@ def _term(taxonomy: str, code: str, name: str) -> dict:
 def _attributes(resource: Resource, service_id: str, domain_names: dict) -> list[dict]:
     terms = [_term(NEED_TAXONOMY, code, domain_names.get(code, code)) for code in resource.need_domains or []]
     terms += [_term(CATEGORY_TAXONOMY, category, category) for category in resource.categories or []]
-    return [{
+    return [_attribute(resource, service_id, term, term["code"]) for term in terms]
+
+
+def _attribute(resource: Resource, service_id: str, term: dict, value: str) -> dict:
+    return {
         "id": uid("attribute", resource.public_id, term["taxonomy"], term["code"]),
         "link_id": service_id, "link_type": "service", "link_entity": "service",
-        "taxonomy_term_id": term["id"], "value": term["code"], "taxonomy_term": term,
-    } for term in terms]
+        "taxonomy_term_id": term["id"], "value": value, "taxonomy_term": term,
+    }
+
+
+def _contacts(resource: Resource, service_id: str) -> list[dict]:
+    if not (resource.contact_person or resource.direct_phone):
+        return []
+    contact_id = uid("contact", resource.public_id)
+    contact = {"id": contact_id, "service_id": service_id, "name": resource.contact_person, "phones": [
+        {"id": uid("contact_phone", resource.public_id), "contact_id": contact_id, "number": resource.direct_phone,
+         "type": "voice"}] if resource.direct_phone else []}
+    return [{key: value for key, value in contact.items() if value is not None}]
+
+
+def _remaining_slots(resource: Resource, service_id: str) -> list[dict]:
+    if resource.remaining_slots is None:
+        return []
+    term = _term(CAPACITY_TAXONOMY, "remaining_slots", "남은 자리")
+    return [_attribute(resource, service_id, term, str(resource.remaining_slots))]
 
 
 def _eligibility(resource: Resource) -> str | None:
@@ -94,8 +117,10 @@ def _location(resource: Resource, province_names: dict) -> dict:
     }
 
 
-def service(resource: Resource, domain_names: dict | None = None, region_names: dict | None = None) -> dict:
-    """One resource as an HSDS service, with its organization, location and schedules."""
+def service(resource: Resource, domain_names: dict | None = None, region_names: dict | None = None,
+            staff: bool = False) -> dict:
+    """One resource as an HSDS service, with its organization, location and schedules; with
+    ``staff``, also its staff-only contact and remaining slots."""
     domain_names, region_names = domain_names or {}, region_names or {}
     service_id = uid("service", resource.public_id)
     organization = _organization(resource)
@@ -128,6 +153,9 @@ def service(resource: Resource, domain_names: dict | None = None, region_names: 
                                 "document": resource.required_documents}] if resource.required_documents else [],
         "service_at_locations": [],
     }
+    if staff:
+        result["contacts"] = _contacts(resource, service_id)
+        result["attributes"] += _remaining_slots(resource, service_id)
     if resource.address:
         location = _location(resource, region_names)
         result["service_at_locations"] = [{
@@ -147,8 +175,10 @@ def _utc(moment) -> str | None:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def page(resources: list[Resource], total: int, page_number: int, per_page: int, **names) -> dict:
-    """The HSDS API ``Page`` envelope around one page of services."""
+def page(resources: list[Resource], total: int, page_number: int, per_page: int, staff_fields=None,
+         **names) -> dict:
+    """The HSDS API ``Page`` envelope around one page of services. ``staff_fields(resource)``
+    says whether a resource's staff-only fields go in (never, without it)."""
     total_pages = max(1, math.ceil(total / per_page))
     return {
         "total_items": total,
@@ -158,7 +188,7 @@ def page(resources: list[Resource], total: int, page_number: int, per_page: int,
         "first_page": page_number == 1,
         "last_page": page_number >= total_pages,
         "empty": not resources,
-        "contents": [service(r, **names) for r in resources],
+        "contents": [service(r, staff=bool(staff_fields and staff_fields(r)), **names) for r in resources],
     }
 
 
