@@ -22,17 +22,31 @@ BASE = f"http://127.0.0.1:{PORT}"
 
 
 def prepare(env: dict) -> None:
-    for args in (["db", "upgrade"], ["tenants", "apply", "--demo"], ["demo", "caseload"]):
+    for args in (["db", "upgrade"], ["tenants", "apply", "--demo"], ["demo", "caseload"], ["demo", "catalogue"]):
         subprocess.run(["flask", *args], env=env, cwd=ROOT, check=True, capture_output=True)
 
 
+_signed_in_cookies: dict[str, dict] = {}
+_sign_in_lock = threading.Lock()
+
+
 def signed_in_session(email: str = "admin@halla.demo") -> requests.Session:
+    """One sign-in per user, shared by the load threads (the login rate limit would refuse more)."""
+    with _sign_in_lock:
+        return _sign_in(email)
+
+
+def _sign_in(email: str) -> requests.Session:
     session = requests.Session()
+    if email in _signed_in_cookies:
+        session.cookies.update(_signed_in_cookies[email])
+        return session
     page = session.get(f"{BASE}/login").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     response = session.post(f"{BASE}/login", data={"csrf_token": token, "email": email,
                                                     "password": "hanaro-demo-2026"}, allow_redirects=False)
     assert response.status_code == 303, response.status_code
+    _signed_in_cookies[email] = session.cookies.get_dict()
     return session
 
 
@@ -106,6 +120,8 @@ def main() -> int:
             case_manager = lambda: signed_in_session("planner@hallim.demo")  # noqa: E731
             run("GET /cases (case list)", case_manager, "/cases")
             run("GET /clients (client list)", case_manager, "/clients")
+            run("GET /resources/search (filtered)", case_manager, "/resources/search?domain=economy&age=70&capacity=available")
+            run("GET /directory?q=김치 (anonymous)", requests.Session, "/directory?q=%EA%B9%80%EC%B9%98")
         finally:
             server.terminate()
             server.wait()

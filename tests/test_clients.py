@@ -123,7 +123,7 @@ def test_search_by_name_and_masked_number_uses_post_and_is_logged(app, signed_in
     assert "김영희" in by_number and "박철수" not in by_number
     by_full_number = client.post("/clients", data={"q": RRN}).get_data(as_text=True)
     assert "김영희" in by_full_number
-    fragment = client.post("/clients", data={"q": "철수"}, headers={"HX-Request": "true"}).get_data(as_text=True)
+    fragment = client.post("/clients", data={"q": "철수"}, headers={"HX-Request": "true", "HX-Target": "client-results"}).get_data(as_text=True)
     assert fragment.lstrip().startswith('<div id="client-results"') and "박철수" in fragment
     assert ("search", "client_search") in _log(app, tenant)
 

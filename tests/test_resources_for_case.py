@@ -29,8 +29,10 @@ def test_a_case_manager_finds_resources_for_the_assessed_needs(app, signed_in, m
     assert "집수리 지원" in page and "학습 멘토링" not in page
     assert "욕구 영역 일치 1개" in page and "대상자 거주지가 서비스 지역에 포함" in page
     assert "064-111-2222" in page  # our own resource: staff-only phone shown
-    narrowed = browser.get(f"/resources/for-case/{case.public_id}?q=도배", headers={"HX-Request": "true"})
+    narrowed = browser.get(f"/resources/for-case/{case.public_id}?q=도배", headers={"HX-Request": "true", "HX-Target": "matches"})
     assert narrowed.get_data(as_text=True).lstrip().startswith('<div id="matches"')
+    boosted = browser.get(f"/resources/for-case/{case.public_id}", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert "<html" in boosted.get_data(as_text=True)  # the case page's link, boosted by hx-boost
     with app.app_context(), acting_as(tenant.id, None):
         assert db.session.scalar(select(AccessLogEntry.what).where(AccessLogEntry.client_id == someone.id))
 

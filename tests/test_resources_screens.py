@@ -163,7 +163,7 @@ def test_edit_records_history(app, signed_in, make):
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "새 이름" in page and "마감" in page
     history = page.split('id="history"', 1)[1]
-    assert "옛 이름 → 새 이름" in history and "available → full" in history
+    assert "옛 이름 → 새 이름" in history and "이용 가능 → 마감" in history and "available" not in history
     assert "화요일 10:00~16:00" in history and user.display_name in history
     assert "수정" in history and "등록" in history
     with app.app_context(), acting_as(tenant.id, None):
@@ -232,12 +232,14 @@ def test_scope_change_takes_effect_at_once_for_other_tenants(app, signed_in, mak
 
     assert owner.post(f"{url}/scope", data={"scope": "public", "staff_scope": "private"}).status_code == 303
     assert stranger.get(url).status_code == 200
+    history = owner.get(url).get_data(as_text=True).split('id="history"', 1)[1]
+    assert "공개 범위: 협약 기관 → 누구나 (공개 목록)" in history and "partners" not in history
     assert "협약 공유 자원" in stranger.get("/resources?tab=shared").get_data(as_text=True)
 
     assert owner.post(f"{url}/scope", data={"scope": "private", "staff_scope": "private"}).status_code == 303
     assert partner.get(url).status_code == stranger.get(url).status_code == 404
     history = owner.get(url).get_data(as_text=True).split('id="history"', 1)[1]
-    assert "공개 범위 변경" in history and "public → private" in history
+    assert "공개 범위 변경" in history and "누구나 (공개 목록) → 우리 기관만" in history
 
 
 def test_an_agreement_not_covering_resources_does_not_share(signed_in, make):

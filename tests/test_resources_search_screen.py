@@ -97,7 +97,7 @@ def test_the_url_is_the_search_and_htmx_updates_in_place(searcher, catalogue):
     full = client.get("/resources/search?domain=environment&area=" + DONG).get_data(as_text=True)
     assert "<html" in full and 'hx-push-url="true"' in full
     assert f'value="{DONG}" selected' in full and 'value="environment" checked' in full
-    partial = client.get("/resources/search?domain=environment", headers={"HX-Request": "true"}).get_data(as_text=True)
+    partial = client.get("/resources/search?domain=environment", headers={"HX-Request": "true", "HX-Target": "resource-search"}).get_data(as_text=True)
     assert "<html" not in partial and 'id="resource-search"' in partial and "집수리 봉사" in partial
 
 
@@ -164,3 +164,11 @@ def test_search_does_not_grow_a_query_per_result(app, make, searcher):
     for n in range(1, 12):
         make.resource(partner, name=f"협약 자원 {n}", scope="partners", staff_scope="partners")
     assert queries_for_search() == few
+
+
+def test_a_boosted_link_gets_the_whole_page(searcher, catalogue):
+    """hx-boost on the body sends HX-Request with every link: that must still be the full page."""
+    client, _ = searcher
+    text = client.get("/resources/search?domain=environment",
+                      headers={"HX-Request": "true", "HX-Boosted": "true"}).get_data(as_text=True)
+    assert "<html" in text and "자원 검색" in text

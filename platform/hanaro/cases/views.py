@@ -21,7 +21,7 @@ from ..clients import service as clients
 from ..core import clock, idempotency
 from ..core.access import tenant_member
 from ..core.db import db
-from ..core.extensions import htmx
+from ..core.web import fragment_target
 from ..core.forms import parse_form
 from ..core.rules import RuleViolation
 from ..tenancy import service as tenancy
@@ -76,13 +76,6 @@ NOTE_VISIBILITY_LABELS = {
     NoteVisibility.TEAM: _l("사례 팀 전체 공유"),
 }
 GOAL_STATUS_LABELS = service.GOAL_STATUS_LABELS
-
-
-def _fragment() -> str | None:
-    """The element a non-boosted htmx request wants replaced, if any."""
-    if htmx and not htmx.boosted:
-        return htmx.target
-    return None
 
 
 def _writer() -> bool:
@@ -203,7 +196,7 @@ def _render_case(case, tab: str, status: int = 200, failed: str | None = None, e
         **_labels(),
         **_tab_data(case, tab, access, **extra),
     }
-    target = _fragment()
+    target = fragment_target()
     if target == "timeline-list" and tab == "timeline":
         return render_block("cases/_tab_timeline.html", "timeline_list", **context), status
     if target == "case-tabs":
@@ -575,7 +568,7 @@ def service_status(public_id):
             service.set_service_status(planned, case, data["status"], current_user)
         except RuleViolation as violation:
             errors = violation.as_errors()
-    if _fragment() == f"service-{planned.public_id}":
+    if fragment_target() == f"service-{planned.public_id}":
         return render_template("cases/_service_row.html", s=planned, case=case, access=_access(case),
                                row_errors=errors.get("status") if errors else None, **_labels()), 422 if errors else 200
     if errors:
@@ -667,7 +660,7 @@ def complete_task(public_id):
         service.complete_task(task, case, current_user)
     except RuleViolation as violation:
         errors = violation.as_errors()
-    if _fragment() == f"task-{task.public_id}":
+    if fragment_target() == f"task-{task.public_id}":
         return render_template("cases/_task_row.html", t=task, case=case, access=_access(case),
                                row_errors=errors.get("_form"), **_labels()), 422 if errors else 200
     if errors:
@@ -712,7 +705,7 @@ def index():
         "can_open": _writer(),
         **_labels(),
     }
-    if _fragment() == "case-results":
+    if fragment_target() == "case-results":
         return render_block("cases/index.html", "results", **context)
     return render_template("cases/index.html", **context)
 

@@ -13,6 +13,7 @@ from ..core.access import tenant_member
 from ..core.db import db
 from ..core.forms import parse_form
 from ..core.rules import RuleViolation
+from ..core.web import fragment_target
 from ..tenancy import service as tenancy
 from ..tenancy.models import Region, RegionLevel, Role
 from . import service
@@ -60,7 +61,7 @@ def index():
     if query:
         for client in clients:
             record_access(client, AccessAction.SEARCH, what="client_search")
-    template = "clients/_results.html" if request.headers.get("HX-Request") and request.method == "POST" else "clients/index.html"
+    template = "clients/_results.html" if fragment_target() and request.method == "POST" else "clients/index.html"
     return render_template(template, clients=clients, query=query or "")
 
 

@@ -76,13 +76,20 @@ class TimestampMixin:
 
 def make_sqlite_transactions_real(engine) -> None:
     """pysqlite (Python 3.11) starts transactions lazily and breaks SAVEPOINT; let SQLAlchemy emit
-    BEGIN itself so nested transactions (idempotency claims, per-test rollbacks) really nest."""
+    BEGIN itself so nested transactions (idempotency claims, per-test rollbacks) really nest, and let
+    concurrent requests queue for the single writer."""
     from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
     def _no_implicit_transactions(dbapi_connection, connection_record):
         dbapi_connection.isolation_level = None
+        # Concurrent requests wait for each other instead of failing with "database is locked".
+        dbapi_connection.execute("PRAGMA busy_timeout = 10000")
+        dbapi_connection.execute("PRAGMA journal_mode = WAL")
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # Most requests write (sessions, the access log). A deferred transaction that reads and then
+        # writes fails at once when another writer got there first, waiting cannot help; IMMEDIATE
+        # takes the write lock up front, so writers queue (busy_timeout) and readers carry on (WAL).
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -83,3 +83,13 @@ def install(app: Flask) -> None:
     app.after_request(no_store)
     app.after_request(finish_request)
     app.teardown_request(reset_tenancy)
+
+
+def fragment_target() -> str | None:
+    """The element a non-boosted htmx request wants replaced, if any. Boosted links and forms
+    (``hx-boost`` on the body) want the whole page."""
+    from .extensions import htmx
+
+    if htmx and not htmx.boosted:
+        return htmx.target
+    return None

@@ -15,6 +15,7 @@ from ..core.access import tenant_member
 from ..core.db import db
 from ..core.forms import parse_form
 from ..core.rules import RuleViolation
+from ..core.web import fragment_target
 from ..tenancy.models import TENANT_KIND_LABELS, Region, RegionLevel, Role, TenantKind
 from . import search, service
 from .models import CAPACITY_LABELS, SCOPE_LABELS, WAIT_LABELS, ResourceKind
@@ -127,7 +128,7 @@ def search_page():
         errors = _unknown_search_choices(data)
     filters = search.Filters() if errors else _filters_from(data)
     page = search.find(filters, page=data["page"] if data else 1)
-    template = "resources/_search.html" if request.headers.get("HX-Request") else "resources/search.html"
+    template = "resources/_search.html" if fragment_target() else "resources/search.html"
     return render_template(
         template, page=page, args=request.args, errors=errors,
         staff_visible={r.id: service.staff_fields_visible(r) for r in page.resources},
@@ -218,12 +219,33 @@ def _resource_page(resource, status=422, errors=None, form=None):
         domain_names=[domains.get(code, code) for code in resource.need_domains or []],
         area_names=[areas.get(code, code) for code in resource.service_area_codes or []],
         history=service.history(resource) if own else [],
+        change_value=_change_value_labeller(domains, areas),
         scope_options=[(k.value, label) for k, label in SCOPE_LABELS.items()],
         form=form if form is not None else MultiDict(
             {"scope": resource.scope.value, "staff_scope": resource.staff_scope.value}),
         errors=errors or {},
         **_labels(),
     ), status
+
+
+def _change_value_labeller(domains: dict, areas: dict):
+    """How a value recorded in the editing history reads: labels, not stored codes."""
+    enum_labels = {"scope": SCOPE_LABELS, "staff_scope": SCOPE_LABELS, "capacity": CAPACITY_LABELS,
+                   "wait_estimate": WAIT_LABELS, "kind": KIND_LABELS}
+    list_labels = {"need_domains": domains, "service_area_codes": areas}
+
+    def label(field: str, value) -> str:
+        if value is None or value == "" or value == []:
+            return "-"
+        if field in enum_labels:
+            return str(next((text for key, text in enum_labels[field].items() if key.value == value), value))
+        if field == "schedule":
+            return ", ".join(f"{WEEKDAY_LABELS[slot['weekday']]} {slot['opens']}~{slot['closes']}" for slot in value)
+        if isinstance(value, list):
+            return ", ".join(str(list_labels.get(field, {}).get(item, item)) for item in value)
+        return str(value)
+
+    return label
 
 
 @bp.route("/<public_id>/edit", methods=["GET", "POST"])
@@ -260,7 +282,7 @@ def scope(public_id):
             errors = violation.as_errors()
     if errors:
         return _resource_page(resource, errors=errors, form=request.form)
-    flash(_("공개 범위를 바꿨습니다. 목록과 검색에 바로 반영됩니다."), "success")
+    flash(_("공개 범위를 바꿨습니다. 기관 목록과 검색에는 바로, 공개 자원 목록에는 5분 안에 반영됩니다."), "success")
     return redirect(url_for("resources.show", public_id=public_id) + "#sharing", code=303)
 
 
@@ -294,6 +316,6 @@ def for_case(public_id):
         record_access(client, AccessAction.VIEW, what="case")
     age = client.age_on(search.clock.today()) if client is not None else None
     matches = search.rank_for_needs({d.code for d in needs}, case.dong_code, age, query=query or None)
-    template = "resources/_matches.html" if request.headers.get("HX-Request") else "resources/for_case.html"
+    template = "resources/_matches.html" if fragment_target() else "resources/for_case.html"
     return render_template(template, case=case, needs=needs, matches=matches, query=query, age=age,
                            staff_visible={m.resource.id: service.staff_fields_visible(m.resource) for m in matches})
