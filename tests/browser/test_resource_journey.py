@@ -99,10 +99,7 @@ def _register_resource(page, *, name, description, scope, staff_scope, direct_ph
     _tick(page.get_by_role("group", name="이용 가능 여부").get_by_label("이용 가능", exact=True))
     page.get_by_label("담당자", exact=True).fill("오나눔")
     page.get_by_label("담당자 직통 전화").fill(direct_phone)
-    # new.html wraps the scope radios in a section whose legend is also "공개 범위": the radio
-    # group is the inner of two groups with that name.
-    section = page.get_by_role("group", name="공개 범위", exact=True).first
-    _tick(section.get_by_role("group", name="공개 범위", exact=True).get_by_label(scope, exact=True))
+    _tick(page.get_by_role("group", name="공개 범위", exact=True).get_by_label(scope, exact=True))
     _tick(page.get_by_role("group", name="담당자 전용 정보 공개 범위").get_by_label(staff_scope, exact=True))
     page.get_by_role("button", name="등록", exact=True).click()
 
@@ -146,23 +143,11 @@ def _case_with_need(page, *, client_name, birth_date, dong) -> None:
     expect(assessment.get_by_role("row", name=re.compile(f"^{NEED}"))).to_contain_text("높음")
 
 
-def _find_resources(page, known_bugs: list[str]):
-    """From the case page, "이 사례에 맞는 자원 찾기"; returns the result list.
-
-    Known bug (recorded in ``known_bugs``, the test ends as xfail while it lasts): the link is
-    followed by hx-boost (base.html: <body hx-boost="true">), so the request carries HX-Request,
-    and resources.views.for_case answers any HX-Request with the bare _matches.html fragment: the
-    page loses its header, menu, heading and search form. The journey then loads the link's URL
-    as a full page and carries on, so everything after it is still checked."""
-    link = page.get_by_role("link", name="이 사례에 맞는 자원 찾기")
-    href = link.get_attribute("href")
-    link.click()
+def _find_resources(page):
+    """From the case page, "이 사례에 맞는 자원 찾기" (followed by hx-boost, which must still get
+    the whole page); returns the result list."""
+    page.get_by_role("link", name="이 사례에 맞는 자원 찾기").click()
     page.wait_for_url(re.compile(r"/resources/for-case/"))
-    page.locator("#matches").wait_for()
-    if page.get_by_role("heading", level=1, name="사례에 맞는 자원 찾기").count() == 0:
-        known_bugs.append('"이 사례에 맞는 자원 찾기" (hx-boost) shows only the results fragment: '
-                          "resources.views.for_case must not answer boosted requests with _matches.html")
-        _goto(page, href)
     expect(page.get_by_role("heading", level=1)).to_have_text("사례에 맞는 자원 찾기")
     expect(page.get_by_role("main")).to_contain_text(f"최근 욕구 조사에서 보통 이상인 영역: {NEED}")
     return page.get_by_role("main").get_by_role("listitem")
@@ -186,7 +171,6 @@ def _directory_search(page, word: str) -> None:
 
 def test_partner_only_resource_reaches_partners_then_the_public_directory(page, sign_in, live_app):
     log = page.browser_log
-    known_bugs: list[str] = []
 
     # -- 1. the food bank's registrar registers a partners-only service, and a same-province control
     sign_in(REGISTRAR)
@@ -204,7 +188,7 @@ def test_partner_only_resource_reaches_partners_then_the_public_directory(page, 
     sign_in(PARTNER_CASE_MANAGER)
     _use_tenant(page, PARTNER)
     _case_with_need(page, client_name="문복순", birth_date="1948-03-02", dong="한림읍")
-    results = _find_resources(page, known_bugs)
+    results = _find_resources(page)
     found = results.filter(has=page.get_by_role("link", name=SERVICE, exact=True))
     expect(found).to_have_count(1)
     expect(found).to_contain_text(NGO)
@@ -229,7 +213,7 @@ def test_partner_only_resource_reaches_partners_then_the_public_directory(page, 
     sign_in(OTHER_CASE_MANAGER)
     expect(page.get_by_role("heading", level=1)).to_have_text(NON_PARTNER)
     _case_with_need(page, client_name="강옥자", birth_date="1947-11-20", dong="남원읍")
-    results = _find_resources(page, known_bugs)
+    results = _find_resources(page)
     expect(results.filter(has=page.get_by_role("link", name=CONTROL, exact=True))).to_have_count(1)
     expect(page.get_by_role("main")).not_to_contain_text(SERVICE)
     assert DIRECT_PHONE not in page.content()
@@ -288,5 +272,3 @@ def test_partner_only_resource_reaches_partners_then_the_public_directory(page, 
     ))
     assert not problems, "the browser saw:\n" + "\n".join(problems)
     assert live_app.server_errors == []
-    if known_bugs:
-        pytest.xfail("journey passed around known bugs: " + "; ".join(dict.fromkeys(known_bugs)))
