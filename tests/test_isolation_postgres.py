@@ -171,6 +171,30 @@ def _add_clients_and_cases(session, tenants, users, rng):
                 session.add(CaseNote(case_id=case_id, tenant_id=case.tenant_id, author_tenant_id=partner_id,
                                      author_user_id=users[1].id, visibility=visibility, body="협업기관 메모"))
             session.commit()
+    _add_referrals(session, tenants, users, rng)
+
+
+def _add_referrals(session, tenants, users, rng):
+    """A referral per tenant to a random other tenant, with rows written by each side."""
+    from hanaro.clients.models import Client
+    from hanaro.referrals.models import Referral, ReferralAttachment, ReferralEvent, ReferralMessage
+
+    for tenant in tenants:
+        receiver = rng.choice([t for t in tenants if t is not tenant])
+        with acting_as(tenant.id, None):
+            client_id = session.scalar(select(Client.id).where(Client.tenant_id == tenant.id).limit(1))
+            referral = Referral(receiver_tenant_id=receiver.id, client_id=client_id, requested_service="격리 시험",
+                                reason="시험", response_due_on=date(2026, 12, 1), state=rng.choice(["draft", "sent"]))
+            session.add(referral)
+            session.flush()
+            parts = dict(tenant_id=tenant.id, referral_id=referral.id, receiver_tenant_id=receiver.id)
+            session.add(ReferralEvent(**parts, actor_tenant_id=tenant.id, action="send", to_state="sent"))
+            session.add(ReferralAttachment(**parts, actor_tenant_id=tenant.id, filename="a.pdf",
+                                           content_type="application/pdf", size=4, content=b"%PDF"))
+            session.commit()
+        with acting_as(receiver.id, None):
+            session.add(ReferralMessage(**parts, actor_tenant_id=receiver.id, body="받은 기관 메시지"))
+            session.commit()
 
 
 def _orm_only(superuser_engine, model, tenant_id, user_id) -> set[int]:

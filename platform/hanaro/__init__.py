@@ -101,6 +101,7 @@ def _register_models() -> None:
     from .cases import models as _cases  # noqa: F401
     from .clients import models as _clients  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
+    from .referrals import models as _referrals  # noqa: F401
     from .resources import models as _resources  # noqa: F401
     from .core import idempotency as _idempotency  # noqa: F401
     from .tenancy import models as _tenancy  # noqa: F401

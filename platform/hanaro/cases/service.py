@@ -105,6 +105,7 @@ TIMELINE_CATEGORIES = {
     "plan": _l("서비스 계획"),
     "note": _l("메모"),
     "conference": _l("사례회의"),
+    "referral": _l("서비스의뢰"),
 }
 
 EVENT_LABELS = {
@@ -128,8 +129,20 @@ EVENT_LABELS = {
     "conference.held": _l("사례회의"),
     "conference.task_added": _l("후속 과제 추가"),
     "conference.task_done": _l("후속 과제 완료"),
+    "referral.send": _l("서비스의뢰 보냄"),
+    "referral.accept": _l("의뢰 수락"),
+    "referral.waitlist": _l("의뢰 대기 등록"),
+    "referral.decline": _l("의뢰 거절"),
+    "referral.start": _l("의뢰 서비스 시작"),
+    "referral.complete": _l("의뢰 서비스 완료"),
+    "referral.not_complete": _l("의뢰 미완료 종결"),
+    "referral.withdraw": _l("의뢰 철회"),
+    "referral.expire": _l("의뢰 기한 만료"),
 }
 TIMELINE_LIMIT = 300
+# Other capabilities add their own entries to a case's timeline (e.g. referrals); each source is
+# called with the case and returns TimelineEntry rows the active tenant may see.
+timeline_sources: list = []
 
 
 def event_label(kind: str) -> str:
@@ -199,7 +212,9 @@ def timeline(case: Case, category: str | None = None) -> list[TimelineEntry]:
     ]
     if category in (None, "", "team"):
         entries += _declined_invitations(case)
-        entries.sort(key=lambda entry: entry.at, reverse=True)
+    for source in timeline_sources:
+        entries += [e for e in source(case) if category not in TIMELINE_CATEGORIES or e.category == category]
+    entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries
 
 

@@ -288,6 +288,9 @@ def withdraw_consent(consent: Consent, reason: str, actor) -> list[int]:
     from ..cases import service as cases  # cases depend on clients, not the other way round
 
     affected |= cases.end_memberships_for_withdrawn_consent(consent)
+    from ..referrals import service as referrals
+
+    affected |= set(referrals.on_consent_withdrawn(consent))
     for tenant_id in sorted(affected):
         notify(
             tenant_id,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..core.db import db, utcnow
 from ..tenancy import context
@@ -9,8 +10,12 @@ from .models import Notification
 
 
 def notify(tenant_id: int, kind: str, title: str, body: str | None = None, link: str | None = None,
-           recipient_user_id: int | None = None) -> Notification:
-    """Post a notification into ``tenant_id``'s inbox, sent by the active tenant."""
+           recipient_user_id: int | None = None, dedupe_key: str | None = None) -> Notification | None:
+    """Post a notification into ``tenant_id``'s inbox, sent by the active tenant. With a
+    ``dedupe_key`` it is posted at most once per inbox (None when it already was), even when two
+    sweeps post it at the same moment."""
+    if dedupe_key is not None and _posted(tenant_id, dedupe_key):
+        return None
     notification = Notification(
         tenant_id=tenant_id,
         sender_tenant_id=context.current_tenant_id(),
@@ -19,10 +24,19 @@ def notify(tenant_id: int, kind: str, title: str, body: str | None = None, link:
         title=title,
         body=body,
         link=link,
+        dedupe_key=dedupe_key,
     )
-    db.session.add(notification)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(notification)
+    except IntegrityError:
+        return None  # a concurrent sweep posted it first
     return notification
+
+
+def _posted(tenant_id: int, dedupe_key: str) -> bool:
+    return db.session.scalar(select(Notification.id).where(
+        Notification.tenant_id == tenant_id, Notification.dedupe_key == dedupe_key).limit(1)) is not None
 
 
 def _mine(user_id: int):
