@@ -36,3 +36,20 @@ def apply_catalogue():
     created = catalogue.apply()
     db.session.commit()
     click.echo("catalogue: " + (", ".join(f"{code} {n}" for code, n in created.items()) or "already present"))
+
+
+@demo_cli.command("referrals")
+@with_appcontext
+def apply_referrals():
+    """Send demo service referrals between the Jeju pilot tenants, one or more in every state
+    (idempotent; needs `flask demo caseload` and `flask demo catalogue` first)."""
+    if not current_app.config["HANARO_DEMO"]:
+        raise click.ClickException("demo data exists only in demo mode (HANARO_DEMO=1)")
+    from . import referrals
+
+    try:
+        result = referrals.apply()
+    except referrals.MissingDemoData as missing:  # raised before anything is written
+        raise click.ClickException(str(missing)) from None
+    db.session.commit()
+    click.echo(referrals.summary(result))
