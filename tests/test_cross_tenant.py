@@ -41,6 +41,7 @@ COVERED = {
     "resources.for_case": ("GET", lambda o: {"public_id": o["case"].public_id}),
     # The public directory shows public resources only: A's private one is 404 there for everyone.
     "directory.show": ("GET", lambda o: {"public_id": o["resource"].public_id}),
+    "notifications.mark_read": ("POST", lambda o: {"public_id": o["notification"].public_id}),
 }
 
 # What another tenant's request would try to write, for POST routes.
@@ -68,11 +69,16 @@ def two_tenants(app, make):
     # A case on the client with the third tenant on its team, and one of each case record.
     case_objects = make.case_objects(client, a_admin, third, make.member(third, roles=["case_manager"]))
     resource = make.resource(a, name="가기관비밀자원", creator=a_admin, contact_person="가담당자비밀")
+    from hanaro.notifications.service import notify
+
+    with make.as_tenant(a):
+        notification = notify(a.id, "referral_received", "가기관비밀알림")
     return {"a": a, "b": b, "a_admin": a_admin, "b_admin": b_admin, "membership": membership,
             "agreement": agreement, "client": client, "consent": consent, "resource": resource, **case_objects,
+            "notification": notification,
             "secret_words": ["가구성원비밀", "다기관", "시험 협약", "가대상자비밀", "동의서-001", "생계 안정",
                              "가기관 내부 메모",
-                             "가기관비밀자원", "가담당자비밀"]}
+                             "가기관비밀자원", "가담당자비밀", "가기관비밀알림"]}
 
 
 def _url(app, endpoint, objects):
@@ -97,13 +103,14 @@ def test_another_tenant_gets_404_and_nothing_leaks(app, client, two_tenants, end
 
 UNCHANGED = {"membership_active": True, "agreement_revoked": False, "client_name": "가대상자비밀",
              "vital_status": "alive", "consents": 1, "consent_withdrawn": False, "resource_scope": "private",
-             "resource_changes": 1}
+             "resource_changes": 1, "notification_read": False}
 
 
 def _state_of(app, objects):
     """What tenant A's objects look like now, read as tenant A."""
     from hanaro.clients.models import Client, Consent
     from hanaro.core.db import db
+    from hanaro.notifications.models import Notification
     from hanaro.resources.models import Resource, ResourceChange
     from hanaro.tenancy.context import acting_as
     from hanaro.tenancy.models import Membership, SharingAgreement
@@ -122,6 +129,7 @@ def _state_of(app, objects):
             "resource_scope": db.session.get(Resource, objects["resource"].id).scope.value,
             "resource_changes": db.session.scalar(select(func.count()).select_from(ResourceChange).where(
                 ResourceChange.resource_id == objects["resource"].id)),
+            "notification_read": db.session.get(Notification, objects["notification"].id).read_at is not None,
         }
 
 

@@ -7,7 +7,7 @@ from flask import Flask, g, has_request_context, session
 from flask_login import current_user
 
 from . import config
-from .core import errors, web
+from .core import errors, jobs, web
 from .core.db import db, make_sqlite_transactions_real
 from .core.extensions import (
     CONTENT_SECURITY_POLICY,
@@ -53,6 +53,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_models()
     _register_blueprints(app)
     web.install(app)
+    jobs.install(app)
     errors.install(app)
     _register_template_context(app)
     _register_cli(app)
@@ -171,6 +172,7 @@ def _register_template_context(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from .accounts.cli import accounts_cli
+    from .core.schedule import scheduler_command
     from .core.worker import worker_command
     from .demo.cli import demo_cli
     from .resources.cli import resources_cli
@@ -179,6 +181,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(tenants_cli)
     app.cli.add_command(demo_logins)
     app.cli.add_command(worker_command)
+    app.cli.add_command(scheduler_command)
     app.cli.add_command(demo_cli)
     app.cli.add_command(accounts_cli)
     app.cli.add_command(resources_cli)

@@ -39,6 +39,14 @@ def from_environment() -> dict:
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD"),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "hanaro@localhost"),
+        # STARTTLS on MAIL_PORT (587); MAIL_USE_SSL for implicit TLS (465) instead.
+        "MAIL_USE_TLS": _flag("MAIL_USE_TLS", default=True),
+        "MAIL_USE_SSL": _flag("MAIL_USE_SSL", default=False),
+        # smtp | file | memory | module:Class; empty: smtp with MAIL_SERVER, else .eml files in MAIL_FILE_DIR.
+        "MAIL_TRANSPORT": os.environ.get("MAIL_TRANSPORT", ""),
+        "MAIL_FILE_DIR": os.environ.get("MAIL_FILE_DIR", str(REPO_ROOT / "var" / "mail")),
+        # Links in e-mails are absolute: where users reach this installation.
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
     }
 
 
@@ -59,4 +67,14 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the (server-checked) session
     "MIGRATIONS_DIR": str(REPO_ROOT / "migrations"),
     "TENANTS_DIR": str(REPO_ROOT / "tenants"),
+    # Notification e-mail (hanaro.notifications.delivery): attempts before a delivery is "failed",
+    # the first retry delay (doubled each time), how long a worker's claim on a delivery lasts,
+    # and how old undelivered work must be before the sweep re-enqueues it.
+    "MAIL_TIMEOUT": 30,
+    "MAIL_MAX_ATTEMPTS": 5,
+    "MAIL_RETRY_BASE_SECONDS": 300,
+    "MAIL_SEND_LEASE_SECONDS": 300,
+    "NOTIFY_SWEEP_GRACE_SECONDS": 120,
+    # The periodic scheduler (`flask scheduler`, hanaro.core.schedule): seconds between ticks.
+    "SCHEDULER_TICK_SECONDS": 30,
 }

@@ -3,23 +3,42 @@ enqueued under, so it sees exactly what its tenant may see and nothing else.
 
 Without Redis (the embedded default, and tests) jobs run in-process, synchronously, through the
 same wrapper. Jobs must be idempotent: rq may run one again after a worker dies.
+
+Two ways to start one:
+
+* :func:`enqueue` — now. With Redis down it raises (``redis.ConnectionError``).
+* :func:`after_commit` — once the current database transaction commits, and never if it rolls
+  back: for work that must see the rows the transaction wrote (the notification outbox). With
+  Redis, the job is pushed right after the commit; if Redis is down the failure is logged and
+  swallowed (the request that committed still succeeds; a periodic sweep must find the work from
+  the database later). In-process, the job runs at a safe point after the commit: when the request
+  ends (:func:`install` registers that), or right after the job whose commit scheduled it.
 """
 from __future__ import annotations
 
 import importlib
 import logging
 
-from flask import current_app
+from flask import Flask, current_app, g, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from ..core.db import db
 from ..tenancy.context import acting_as
 
 log = logging.getLogger(__name__)
 
+_PENDING = "hanaro_after_commit"  # session.info key: jobs waiting for the commit
+_DEFERRED = "hanaro_deferred_jobs"  # g key: in-process jobs waiting for a safe point
+
 
 def _resolve(path: str):
     module, _, name = path.rpartition(".")
     return getattr(importlib.import_module(module), name)
+
+
+def _path(function) -> str:
+    return f"{function.__module__}.{function.__qualname__}"
 
 
 def run_job(path: str, tenant_id: int | None, user_id: int | None, args: tuple, kwargs: dict):
@@ -40,24 +59,93 @@ def _run_in_context(path, tenant_id, user_id, args, kwargs):
         try:
             result = function(*args, **kwargs)
             db.session.commit()
-            return result
         except Exception:
             db.session.rollback()
             log.exception("job %s failed (tenant %s)", path, tenant_id)
             raise
+    run_deferred()
+    return result
+
+
+def in_process() -> bool:
+    return bool(current_app.config.get("JOBS_IN_PROCESS") or not current_app.config.get("REDIS_URL"))
 
 
 def enqueue(function, *args, tenant_id: int | None, user_id: int | None = None, **kwargs):
     """Run ``function(*args, **kwargs)`` in the background as ``tenant_id``/``user_id``."""
-    path = f"{function.__module__}.{function.__qualname__}"
-    if current_app.config.get("JOBS_IN_PROCESS") or not current_app.config.get("REDIS_URL"):
+    path = _path(function)
+    if in_process():
         return run_job(path, tenant_id, user_id, args, kwargs)
     return queue().enqueue(run_job, path, tenant_id, user_id, args, kwargs)
 
 
-def queue(name: str = "default"):
+def after_commit(function, *args, tenant_id: int | None, user_id: int | None = None, **kwargs) -> None:
+    """Enqueue ``function`` as :func:`enqueue` would, once the current transaction of
+    ``db.session`` commits (see the module docstring for what happens when Redis is down)."""
+    db.session.info.setdefault(_PENDING, []).append((_path(function), tenant_id, user_id, args, kwargs))
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_committed(session):
+    pending = session.info.pop(_PENDING, None)
+    if not pending or not has_app_context():
+        return
+    if in_process():
+        g.setdefault(_DEFERRED, []).extend(pending)
+        return
+    for path, tenant_id, user_id, args, kwargs in pending:
+        try:
+            queue().enqueue(run_job, path, tenant_id, user_id, args, kwargs)
+        except Exception:  # noqa: BLE001 - Redis down must not fail the committed work
+            log.warning("could not enqueue %s for tenant %s after commit; the sweep will retry",
+                        path, tenant_id, exc_info=True)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_rolled_back(session, transaction):
+    if transaction.parent is None:  # the outermost transaction ended without a commit
+        session.info.pop(_PENDING, None)
+
+
+def run_deferred() -> int:
+    """Run the in-process jobs that commits have scheduled so far; returns how many ran. Their
+    failures are logged, not raised: the committed work stays, a sweep retries."""
+    if not has_app_context():
+        return 0
+    done = 0
+    while g.get(_DEFERRED):
+        path, tenant_id, user_id, args, kwargs = g.get(_DEFERRED).pop(0)
+        try:
+            run_job(path, tenant_id, user_id, args, kwargs)
+        except Exception:  # noqa: BLE001
+            log.warning("deferred job %s for tenant %s failed", path, tenant_id, exc_info=True)
+        done += 1
+    return done
+
+
+def install(app: Flask) -> None:
+    """Run in-process jobs scheduled by a request's commit when the request ends."""
+
+    @app.teardown_request
+    def _run_deferred_jobs(exc=None):
+        try:
+            run_deferred()
+        except Exception:  # noqa: BLE001 - never turn a finished request into an error
+            log.exception("running deferred jobs failed")
+
+
+def connection():
+    """The app's Redis connection (one pool per app), failing fast when Redis is unreachable."""
     import redis
+
+    connections = current_app.extensions.setdefault("hanaro_redis", {})
+    url = current_app.config["REDIS_URL"]
+    if url not in connections:
+        connections[url] = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10)
+    return connections[url]
+
+
+def queue(name: str = "default"):
     from rq import Queue
 
-    connection = redis.Redis.from_url(current_app.config["REDIS_URL"])
-    return Queue(name, connection=connection)
+    return Queue(name, connection=connection())

@@ -19,16 +19,17 @@ so the dedupe key stays one per listing and period. The text names the listing o
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import User
 from ..core import clock, jobs
 from ..core.db import db
+from ..core.schedule import periodic
 from ..notifications.models import Notification
+from ..notifications.service import notify
 from ..tenancy import context
 from ..tenancy.context import NoActiveTenant
 from ..tenancy.models import Membership, Role, Tenant
@@ -40,6 +41,7 @@ KIND_SOON = "resource_verify_soon"
 KIND_STALE = "resource_stale"
 
 
+@periodic("resources.remind_stale", every=timedelta(days=1))
 def sweep() -> dict[int, object]:
     """Enqueue one reminder job per active tenant; returns {tenant id: job or in-process result}."""
     tenant_ids = db.session.scalars(select(Tenant.id).where(Tenant.active).order_by(Tenant.id)).all()
@@ -90,21 +92,14 @@ def _writer_ids(tenant_id: int) -> set[int]:
 
 
 def _post(resource: Resource, today: date, writers: set[int]) -> bool:
-    """Insert the notice in a savepoint: a concurrent sweep that got there first makes the unique
-    key refuse it, and this one is skipped."""
+    """Post the notice; ``notify`` inserts it in a savepoint, so a concurrent sweep that got
+    there first makes the unique key refuse it, and this one is skipped (None)."""
     kind, title, body = _text(resource, today)
     creator = resource.created_by_user_id
-    notification = Notification(
-        tenant_id=resource.tenant_id, sender_tenant_id=resource.tenant_id, kind=kind, title=title, body=body,
-        link=f"/resources/{resource.public_id}", recipient_user_id=creator if creator in writers else None,
-        dedupe_key=dedupe_key(resource),
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(notification)
-    except IntegrityError:
-        return False
-    return True
+    return notify(
+        resource.tenant_id, kind=kind, title=title, body=body, link=f"/resources/{resource.public_id}",
+        recipient_user_id=creator if creator in writers else None, dedupe_key=dedupe_key(resource),
+    ) is not None
 
 
 def _text(resource: Resource, today: date) -> tuple[str, str, str]:
