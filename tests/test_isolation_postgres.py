@@ -183,8 +183,9 @@ def _add_referrals(session, tenants, users, rng):
         receiver = rng.choice([t for t in tenants if t is not tenant])
         with acting_as(tenant.id, None):
             client_id = session.scalar(select(Client.id).where(Client.tenant_id == tenant.id).limit(1))
+            state = rng.choice(["draft", "sent"])
             referral = Referral(receiver_tenant_id=receiver.id, client_id=client_id, requested_service="격리 시험",
-                                reason="시험", response_due_on=date(2026, 12, 1), state=rng.choice(["draft", "sent"]))
+                                reason="시험", response_due_on=date(2026, 12, 1), state=state)
             session.add(referral)
             session.flush()
             parts = dict(tenant_id=tenant.id, referral_id=referral.id, receiver_tenant_id=receiver.id)
@@ -192,9 +193,10 @@ def _add_referrals(session, tenants, users, rng):
             session.add(ReferralAttachment(**parts, actor_tenant_id=tenant.id, filename="a.pdf",
                                            content_type="application/pdf", size=4, content=b"%PDF"))
             session.commit()
-        with acting_as(receiver.id, None):
-            session.add(ReferralMessage(**parts, actor_tenant_id=receiver.id, body="받은 기관 메시지"))
-            session.commit()
+        if state == "sent":  # the receiver writes only once it is sent
+            with acting_as(receiver.id, None):
+                session.add(ReferralMessage(**parts, actor_tenant_id=receiver.id, body="받은 기관 메시지"))
+                session.commit()
 
 
 def _orm_only(superuser_engine, model, tenant_id, user_id) -> set[int]:

@@ -99,7 +99,7 @@ def test_sending_freezes_the_chosen_client_data_and_tells_the_receiver(app, worl
     assert _load(app, w.receiver, public_id).shared_client["name"] == "김순자"
     with app.app_context(), acting_as(w.receiver.id, None):
         notice = db.session.scalar(select(Notification).where(Notification.kind == "referral_received"))
-        assert "긴급 식품 지원" in notice.title and "김순자" not in notice.title + (notice.body or "")
+        assert "한림읍 맞춤형복지팀" in notice.title and "김순자" not in notice.title + (notice.body or "")
 
 
 def test_sending_without_a_covering_consent_is_refused_and_nothing_is_frozen(app, make, world):
@@ -319,3 +319,21 @@ def test_reminder_the_day_before_and_expiry_after_the_deadline(app, world):
         assert referral.state is State.EXPIRED
         assert service.events(referral)[-1].action == "expire"
         assert service.remind_and_expire(today=clock.today() + timedelta(days=3)) == {"reminded": 0, "expired": 0}
+
+
+def test_files_attached_to_a_draft_reach_the_receiver_only_once_it_is_sent(app, world):
+    from hanaro.referrals.models import ReferralAttachment
+
+    w = world
+    public_id = _draft(app, w)
+    with app.app_context(), _as(app, w.sender, w.planner):
+        referral = service.get_referral_or_404(public_id)
+        service.add_attachment(referral, "의뢰서.pdf", b"%PDF-1.4 draft", _Actor(w.planner.id))
+        with pytest.raises(RuleViolation, match="보낸 뒤에"):
+            service.add_message(referral, "초안 메모", _Actor(w.planner.id))
+        db.session.commit()
+    with app.app_context(), acting_as(w.receiver.id, None):
+        assert db.session.scalars(select(ReferralAttachment)).all() == []
+    _send(app, w, public_id)
+    with app.app_context(), acting_as(w.receiver.id, None):
+        assert [a.filename for a in db.session.scalars(select(ReferralAttachment))] == ["의뢰서.pdf"]

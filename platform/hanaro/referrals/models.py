@@ -17,9 +17,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from ..core.db import BigId, IdMixin, PublicIdMixin, UTCDateTime, db, enum_column, utcnow
 from ..tenancy.owned import TenantOwned
-from ..tenancy.policy import Owner, TenantIn, Visibility, When
-
-BOTH_SIDES = (Owner(), TenantIn("receiver_tenant_id"))
+from ..tenancy.policy import MemberOf, Owner, TenantIn, Visibility, When
 
 
 class State(enum.StrEnum):
@@ -140,13 +138,18 @@ class Referral(TenantOwned, IdMixin, PublicIdMixin, db.Model):
         return self.state in OPEN_STATES
 
 
+# The receiver reaches a referral's rows once the referral itself is sent (files attached to a
+# draft stay the sender's until then).
+RECEIVER_OF_SENT = MemberOf("referrals", "referral_id", "id", member_column="receiver_tenant_id",
+                            status_column="state", statuses=tuple(s.value for s in State if s is not State.DRAFT))
+
+
 class _ReferralPart(TenantOwned, IdMixin):
-    """Rows of a referral both sides read and add to (owned by the referral's sender). Events and
-    messages start at sending; files attached to a draft are reachable only through the referral,
-    which the receiver cannot open before it is sent."""
+    """Rows of a referral both sides read and add to (owned by the referral's sender)."""
 
     __abstract__ = True
-    __visibility__ = Visibility(read=BOTH_SIDES, insert=BOTH_SIDES, update=(), delete=())
+    __visibility__ = Visibility(read=(Owner(), RECEIVER_OF_SENT), insert=(Owner(), RECEIVER_OF_SENT),
+                                update=(), delete=())
 
     referral_id: Mapped[int] = mapped_column(BigId, ForeignKey("referrals.id"))
     receiver_tenant_id: Mapped[int] = mapped_column(BigId, ForeignKey("tenants.id"))

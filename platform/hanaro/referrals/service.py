@@ -1,5 +1,8 @@
 """Rules of service referrals: drafting, sending under consent, every state change through the
-state table, messages, attachments, reminders and expiry. Callers commit."""
+state table, messages, attachments, reminders and expiry. Callers commit.
+
+Notification titles name organisations only, never the requested service (free text a user may
+have put a name in): titles are e-mailed."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -133,7 +136,7 @@ def send(referral: Referral, actor, confirm_duplicate: bool = False) -> None:
     referral.sent_at = utcnow()
     _move(referral, "send", actor)
     notify(referral.receiver_tenant_id, kind="referral_received",
-           title=str(_l("서비스 의뢰를 받았습니다: %(service)s", service=referral.requested_service)),
+           title=str(_l("서비스 의뢰를 받았습니다 (보낸 기관: %(sender)s)", sender=referral.tenant.name)),
            body=str(_l("%(sender)s에서 보낸 의뢰입니다. 응답 기한: %(due)s",
                        sender=referral.tenant.name, due=referral.response_due_on.isoformat())),
            link=_link(referral))
@@ -208,12 +211,12 @@ def on_consent_withdrawn(consent) -> list[int]:
 # -- answering and closing -------------------------------------------------------------------------
 
 ANSWER_NOTICES = {
-    "accept": ("referral_answered", _l("보낸 의뢰가 수락되었습니다: %(service)s")),
-    "waitlist": ("referral_answered", _l("보낸 의뢰가 대기 등록되었습니다: %(service)s")),
-    "decline": ("referral_answered", _l("보낸 의뢰가 거절되었습니다: %(service)s")),
-    "start": ("referral_answered", _l("의뢰한 서비스 제공이 시작되었습니다: %(service)s")),
-    "complete": ("referral_completed", _l("의뢰한 서비스가 완료되었습니다: %(service)s")),
-    "not_complete": ("referral_completed", _l("의뢰한 서비스가 완료되지 못하고 종결되었습니다: %(service)s")),
+    "accept": ("referral_answered", _l("보낸 의뢰가 수락되었습니다 (받은 기관: %(other)s)")),
+    "waitlist": ("referral_answered", _l("보낸 의뢰가 대기 등록되었습니다 (받은 기관: %(other)s)")),
+    "decline": ("referral_answered", _l("보낸 의뢰가 거절되었습니다 (받은 기관: %(other)s)")),
+    "start": ("referral_answered", _l("의뢰한 서비스 제공이 시작되었습니다 (받은 기관: %(other)s)")),
+    "complete": ("referral_completed", _l("의뢰한 서비스가 완료되었습니다 (받은 기관: %(other)s)")),
+    "not_complete": ("referral_completed", _l("의뢰한 서비스가 완료되지 못하고 종결되었습니다 (받은 기관: %(other)s)")),
 }
 
 
@@ -258,11 +261,11 @@ def _decline_fields(referral: Referral, reason: str | None, note: str | None) ->
 def _notify_other_side(referral: Referral, action: str) -> None:
     if action in ANSWER_NOTICES:
         kind, title = ANSWER_NOTICES[action]
-        notify(referral.tenant_id, kind=kind, title=str(title % {"service": referral.requested_service}),
+        notify(referral.tenant_id, kind=kind, title=str(title % {"other": referral.receiver.name}),
                link=_link(referral), recipient_user_id=referral.created_by_user_id)
     elif action == "withdraw":
         notify(referral.receiver_tenant_id, kind="referral_answered",
-               title=str(_l("받은 의뢰가 철회되었습니다: %(service)s", service=referral.requested_service)),
+               title=str(_l("받은 의뢰가 철회되었습니다 (보낸 기관: %(sender)s)", sender=referral.tenant.name)),
                link=_link(referral))
 
 
@@ -319,6 +322,8 @@ def add_message(referral: Referral, body: str, actor) -> ReferralMessage:
     side = side_of(referral)
     if side is None:
         abort(404)
+    if referral.state is State.DRAFT:
+        raise RuleViolation(_l("메시지는 의뢰를 보낸 뒤에 주고받을 수 있습니다."), field="body")
     body = (body or "").strip()
     if not body:
         raise RuleViolation(_l("메시지를 입력하세요."), field="body")
@@ -329,7 +334,7 @@ def add_message(referral: Referral, body: str, actor) -> ReferralMessage:
     db.session.flush()
     other = referral.receiver_tenant_id if side is Side.SENDER else referral.tenant_id
     notify(other, kind="referral_message",
-           title=str(_l("의뢰에 새 메시지가 있습니다: %(service)s", service=referral.requested_service)),
+           title=str(_l("의뢰에 새 메시지가 있습니다 (%(tenant)s)", tenant=context_tenant_name())),
            link=_link(referral) + "#messages",
            recipient_user_id=referral.created_by_user_id if side is Side.RECEIVER else referral.handled_by_user_id)
     return message
@@ -464,8 +469,8 @@ def remind_and_expire(today: date | None = None) -> dict[str, int]:
 def _remind(referral: Referral) -> None:
     key = f"referral-due:{referral.public_id}:{referral.response_due_on.isoformat()}"
     notify(referral.receiver_tenant_id, kind="referral_overdue",
-                  title=str(_l("의뢰 응답 기한이 다가옵니다: %(service)s (%(due)s까지)", service=referral.requested_service,
-                               due=referral.response_due_on.isoformat())),
+                  title=str(_l("의뢰 응답 기한이 다가옵니다 (보낸 기관: %(sender)s, %(due)s까지)",
+                               sender=referral.tenant.name, due=referral.response_due_on.isoformat())),
                   link=_link(referral), dedupe_key=key)
 
 
@@ -473,7 +478,13 @@ def _expire(referral: Referral) -> None:
     _move(referral, "expire", None, note=str(_l("응답 기한(%(due)s)이 지났습니다.", due=referral.response_due_on.isoformat())))
     for tenant_id, recipient in ((referral.tenant_id, referral.created_by_user_id), (referral.receiver_tenant_id, None)):
         notify(tenant_id, kind="referral_overdue", recipient_user_id=recipient, link=_link(referral),
-               title=str(_l("응답 없이 기한이 지나 의뢰가 만료되었습니다: %(service)s", service=referral.requested_service)))
+               title=str(_l("응답 없이 기한이 지나 의뢰가 만료되었습니다 (%(sender)s → %(receiver)s)",
+                            sender=referral.tenant.name, receiver=referral.receiver.name)))
+
+
+def context_tenant_name() -> str:
+    tenant = db.session.get(Tenant, context.current_tenant_id())
+    return tenant.name if tenant else ""
 
 
 def _link(referral: Referral) -> str:
@@ -515,3 +526,22 @@ def _register_timeline() -> None:
 
 
 _register_timeline()
+
+
+# -- editing a draft (for the referral screens) ----------------------------------------------------------
+
+def update_draft(referral: Referral, values: dict) -> None:
+    """The sender changes a saved draft (what is asked, why, by when, what to share) before sending."""
+    if side_of(referral) is not Side.SENDER:
+        raise RuleViolation(states.SIDE_REFUSALS[Side.SENDER])
+    if referral.state is not State.DRAFT:
+        raise RuleViolation(_l("보내기 전의 의뢰만 고칠 수 있습니다."))
+    for name in ("requested_service", "reason", "response_due_on"):
+        if values.get(name):
+            setattr(referral, name, values[name])
+    if values.get("urgency"):
+        referral.urgency = Urgency(values["urgency"])
+    if values.get("shared_fields"):
+        referral.shared_fields = [f for f in values["shared_fields"] if f in SHAREABLE_FIELDS]
+    _check_values(referral)
+    db.session.flush()
