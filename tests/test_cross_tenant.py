@@ -42,6 +42,13 @@ COVERED = {
     # The public directory shows public resources only: A's private one is 404 there for everyone.
     "directory.show": ("GET", lambda o: {"public_id": o["resource"].public_id}),
     "notifications.mark_read": ("POST", lambda o: {"public_id": o["notification"].public_id}),
+    **{f"referrals.{name}": (method, lambda o, extra=extra: {"public_id": o["referral"].public_id, **extra(o)})
+       for name, method, extra in (
+        ("show", "GET", lambda o: {}), ("act", "POST", lambda o: {"action": "accept"}),
+        ("send", "POST", lambda o: {}), ("reroute", "POST", lambda o: {}), ("post_message", "POST", lambda o: {}),
+        ("upload", "POST", lambda o: {}), ("download", "GET", lambda o: {"file_id": o["referral_file"].public_id}),
+    )},
+    "referrals.case_referrals": ("GET", lambda o: {"public_id": o["case"].public_id}),
 }
 
 # What another tenant's request would try to write, for POST routes.
@@ -75,10 +82,32 @@ def two_tenants(app, make):
         notification = notify(a.id, "referral_received", "가기관비밀알림")
     return {"a": a, "b": b, "a_admin": a_admin, "b_admin": b_admin, "membership": membership,
             "agreement": agreement, "client": client, "consent": consent, "resource": resource, **case_objects,
-            "notification": notification,
+            "notification": notification, **_referral_objects(app, make, a, a_admin, client, case_objects["case"], third),
             "secret_words": ["가구성원비밀", "다기관", "시험 협약", "가대상자비밀", "동의서-001", "생계 안정",
                              "가기관 내부 메모",
-                             "가기관비밀자원", "가담당자비밀", "가기관비밀알림"]}
+                             "가기관비밀자원", "가담당자비밀", "가기관비밀알림",
+                             "가기관비밀의뢰", "가기관비밀사유", "가기관비밀메시지", "가기관비밀첨부"]}
+
+
+def _referral_objects(app, make, sender, worker, client, case, receiver):
+    """A referral from A to the third tenant (a second consent covers it), with a file and a message."""
+    from hanaro.cases.models import Case
+    from hanaro.clients.models import Client
+    from hanaro.core.db import db
+    from hanaro.referrals import service as referrals
+    from hanaro.tenancy.context import acting_as
+    from hanaro.tenancy.models import Tenant
+
+    make.consent(client, scope="tenants", tenants=[receiver], purposes=["referral"])
+    with app.app_context(), acting_as(sender.id, worker.id):
+        referral = referrals.create({"reason": "가기관비밀사유", "requested_service": "가기관비밀의뢰"},
+                                    db.session.get(Client, client.id), worker, case=db.session.get(Case, case.id),
+                                    receiver=db.session.get(Tenant, receiver.id))
+        attachment = referrals.add_attachment(referral, "가기관비밀첨부.pdf", b"%PDF-1.4 secret", worker)
+        referrals.send(referral, worker)
+        referrals.add_message(referral, "가기관비밀메시지", worker)
+        db.session.commit()
+        return {"referral": referral, "referral_file": attachment}
 
 
 def _url(app, endpoint, objects):
@@ -102,8 +131,9 @@ def test_another_tenant_gets_404_and_nothing_leaks(app, client, two_tenants, end
 
 
 UNCHANGED = {"membership_active": True, "agreement_revoked": False, "client_name": "가대상자비밀",
-             "vital_status": "alive", "consents": 1, "consent_withdrawn": False, "resource_scope": "private",
-             "resource_changes": 1, "notification_read": False}
+             "vital_status": "alive", "consents": 2, "consent_withdrawn": False, "resource_scope": "private",
+             "resource_changes": 1, "notification_read": False,
+             "referrals": 1, "referral_state": "sent", "referral_events": 1, "referral_messages": 1, "referral_files": 1}
 
 
 def _state_of(app, objects):
@@ -130,7 +160,46 @@ def _state_of(app, objects):
             "resource_changes": db.session.scalar(select(func.count()).select_from(ResourceChange).where(
                 ResourceChange.resource_id == objects["resource"].id)),
             "notification_read": db.session.get(Notification, objects["notification"].id).read_at is not None,
+            **_referral_state_of(objects["referral"]),
         }
+
+
+def _referral_state_of(referral) -> dict:
+    from hanaro.core.db import db
+    from hanaro.referrals.models import Referral, ReferralAttachment, ReferralEvent, ReferralMessage
+    from sqlalchemy import func, select
+
+    def count(model, *where):
+        return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+    return {
+        "referrals": count(Referral, Referral.client_id == referral.client_id),
+        "referral_state": db.session.scalar(select(Referral.state).where(Referral.id == referral.id)).value,
+        **{key: count(model, model.referral_id == referral.id) for key, model in (
+            ("referral_events", ReferralEvent), ("referral_messages", ReferralMessage),
+            ("referral_files", ReferralAttachment))},
+    }
+
+
+@pytest.mark.parametrize("action", ["accept", "waitlist", "decline", "start", "complete", "not_complete", "withdraw"])
+def test_another_tenant_cannot_answer_a_referral(app, client, two_tenants, action):
+    login(client, two_tenants["b_admin"].email)
+    response = client.post(f"/referrals/{two_tenants['referral'].public_id}/{action}",
+                           data={"note": "침입 시도", "decline_reason": "capacity"})
+    assert response.status_code == 404
+    assert _state_of(app, two_tenants) == UNCHANGED
+
+
+def test_another_tenants_inbox_and_outbox_do_not_list_the_referral(app, client, two_tenants):
+    login(client, two_tenants["b_admin"].email)
+    for path in ("/referrals", "/referrals?box=outbox", "/referrals?state=sent", "/referrals?box=outbox&state=open"):
+        body = client.get(path).get_data(as_text=True)
+        for word in two_tenants["secret_words"]:
+            assert word not in body, (path, word)
+    missing = client.get("/referrals/does-not-exist")
+    foreign = client.get(f"/referrals/{two_tenants['referral'].public_id}")
+    assert missing.status_code == foreign.status_code == 404
+    assert _without_csrf(missing.get_data(as_text=True)) == _without_csrf(foreign.get_data(as_text=True))
 
 
 def test_a_missing_object_and_another_tenants_object_answer_the_same(app, client, two_tenants):

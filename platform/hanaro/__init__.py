@@ -119,12 +119,13 @@ def _register_blueprints(app: Flask) -> None:
     from .core.views import bp as core_bp
     from .directory.views import bp as directory_bp
     from .home.views import bp as home_bp
+    from .referrals.views import bp as referrals_bp
     from .resources.views import bp as resources_bp
     from .resources.transfer_views import bp as resource_transfer_bp
     from .tenancy.views import bp as tenancy_bp
 
     for blueprint in (core_bp, accounts_bp, home_bp, tenancy_bp, clients_bp, notifications_bp, audit_bp, cases_bp,
-                      resources_bp, resource_transfer_bp, directory_bp):
+                      resources_bp, resource_transfer_bp, directory_bp, referrals_bp):
         app.register_blueprint(blueprint)
 
 

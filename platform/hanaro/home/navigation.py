@@ -15,6 +15,8 @@ def nav_items_for(user, membership) -> list[tuple[str, str]]:
             items.append(("cases.index", str(_l("사례관리"))))
         if membership.has_role(Role.RESOURCE_REGISTRAR, Role.CASE_MANAGER, Role.REFERRAL_COORDINATOR, Role.TENANT_ADMIN):
             items.append(("resources.index", str(_l("자원"))))
+        if membership.has_role(Role.CASE_MANAGER, Role.REFERRAL_COORDINATOR, Role.TENANT_ADMIN, Role.VIEWER):
+            items.append(("referrals.index", str(_l("서비스의뢰"))))
         items.append(("tenancy.agreements", str(_l("협약"))))
         items.append(("notifications.inbox", str(_l("알림"))))
         if membership.has_role(Role.TENANT_ADMIN):
