@@ -102,6 +102,7 @@ def _register_models() -> None:
     from .cases import models as _cases  # noqa: F401
     from .clients import models as _clients  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
+    from .pilots import models as _pilots  # noqa: F401
     from .referrals import models as _referrals  # noqa: F401
     from .resources import models as _resources  # noqa: F401
     from .core import idempotency as _idempotency  # noqa: F401
@@ -119,13 +120,18 @@ def _register_blueprints(app: Flask) -> None:
     from .core.views import bp as core_bp
     from .directory.views import bp as directory_bp
     from .home.views import bp as home_bp
+    from .pilots.feedback_views import bp as feedback_bp
+    from .pilots.meeting_views import bp as care_meetings_bp
+    from .pilots.metric_views import bp as pilot_metrics_bp
+    from .pilots.views import bp as pilots_bp
     from .referrals.views import bp as referrals_bp
     from .resources.views import bp as resources_bp
     from .resources.transfer_views import bp as resource_transfer_bp
     from .tenancy.views import bp as tenancy_bp
 
     for blueprint in (core_bp, accounts_bp, home_bp, tenancy_bp, clients_bp, notifications_bp, audit_bp, cases_bp,
-                      resources_bp, resource_transfer_bp, directory_bp, referrals_bp):
+                      resources_bp, resource_transfer_bp, directory_bp, referrals_bp, pilots_bp, feedback_bp,
+                      care_meetings_bp, pilot_metrics_bp):
         app.register_blueprint(blueprint)
 
 

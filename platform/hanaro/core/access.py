@@ -26,6 +26,7 @@ class AccessRule:
 
 
 ATTRIBUTE = "_hanaro_access_rule"
+FEATURE_ATTRIBUTE = "_hanaro_feature"
 # Endpoints added by extensions rather than by our decorators.
 BUILTIN_RULES = {"static": AccessRule(Audience.PUBLIC)}
 
@@ -46,6 +47,16 @@ operator_only = _declare(AccessRule(Audience.OPERATOR))
 def tenant_member(*roles):
     """Members of the active tenant; with ``roles``, only members holding one of them."""
     return _declare(AccessRule(Audience.TENANT, frozenset(r.value for r in roles)))
+
+
+def behind_feature(key: str):
+    """Only for tenants the feature switch ``key`` is on for (see ``pilots.features``); for the
+    others the endpoint does not exist (404)."""
+    def decorate(view):
+        setattr(view, FEATURE_ATTRIBUTE, key)
+        return view
+
+    return decorate
 
 
 def rule_for_endpoint(endpoint: str | None) -> AccessRule | None:
@@ -86,4 +97,15 @@ def enforce_access_rule():
         return redirect(url_for("home.index"))
     if rule.roles and not (rule.roles & set(membership.roles)):
         abort(403)
+    _check_feature(current_app.view_functions[request.endpoint], membership.tenant_id)
     return None
+
+
+def _check_feature(view, tenant_id: int) -> None:
+    key = getattr(view, FEATURE_ATTRIBUTE, None)
+    if key is None:
+        return
+    from ..pilots import features  # the one place switches are read
+
+    if not features.is_enabled(key, tenant_id):
+        abort(404)
