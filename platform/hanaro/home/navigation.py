@@ -26,4 +26,5 @@ def nav_items_for(user, membership) -> list[tuple[str, str]]:
             items.append(("audit.log", str(_l("개인정보 접근기록"))))
     if user.is_platform_operator:
         items.append(("tenancy.operator_tenants", str(_l("기관 관리(운영자)"))))
+        items.append(("notifications.operator_failed", str(_l("발송 실패(운영자)"))))
     return items
