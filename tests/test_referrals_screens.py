@@ -448,7 +448,8 @@ def test_messages_go_both_ways_and_htmx_gets_the_thread_back(world):
     reply = w.receiving.post(f"/referrals/{public_id}/messages", data={"body": "월요일 오전에 오세요.", "submission_token": "m2"},
                              headers={"HX-Request": "true", "HX-Target": "messages"})
     html = _text(reply)
-    assert reply.status_code == 200 and html.lstrip().startswith('<section id="messages"')
+    assert reply.status_code == 200 and 'id="message-status"' in html and "메시지를 보냈습니다." in html
+    assert html.split('hx-swap-oob="true">')[1].split("</p>", 1)[1].lstrip().startswith('<section id="messages"')
     assert "언제 방문하면 될까요?" in html and "월요일 오전에 오세요." in html and "<html" not in html
     assert 'value="m2"' not in html  # a fresh token for the next message
     again = w.receiving.post(f"/referrals/{public_id}/messages", data={"body": "월요일 오전에 오세요.", "submission_token": "m2"},
@@ -456,7 +457,7 @@ def test_messages_go_both_ways_and_htmx_gets_the_thread_back(world):
     assert _text(again).count("월요일 오전에 오세요.") == 1  # a double submit posts once
     empty = w.receiving.post(f"/referrals/{public_id}/messages", data={"body": " ", "submission_token": "m3"},
                              headers={"HX-Request": "true", "HX-Target": "messages"})
-    assert empty.status_code == 422 and 'id="message-body-error"' in _text(empty)
+    assert empty.status_code == 422 and 'id="message-body-error"' in _text(empty) and "autofocus" in _text(empty)
     sender_page = _text(w.sending.get(f"/referrals/{public_id}"))
     assert "월요일 오전에 오세요." in sender_page and "이코디" in sender_page
     with w.app.app_context(), acting_as(w.sender.id, None):
@@ -524,9 +525,9 @@ def test_the_outbox_counts_filters_and_highlights_overdue_referrals(world):
     _sent(w, requested_service="임시 의뢰", intent="draft")
     _overdue(w, late)
     outbox = _text(w.sending.get("/referrals?box=outbox"))
-    assert "전체 <span class=\"referral-filters__count\">3건" in outbox
-    assert "진행 중 <span class=\"referral-filters__count\">3건" in outbox
-    assert "기한 지남 <span class=\"referral-filters__count\">1건" in outbox
+    assert "전체<span class=\"referral-filters__count\">\xa03건" in outbox
+    assert "진행 중<span class=\"referral-filters__count\">\xa03건" in outbox
+    assert "기한 지남<span class=\"referral-filters__count\">\xa01건" in outbox
     assert outbox.count("referral-row--overdue") == 1 and "늦은 의뢰" in outbox
     only_open_accepted = _text(w.sending.get("/referrals?box=outbox&state=accepted"))
     assert "수락된 의뢰" in only_open_accepted and "늦은 의뢰" not in only_open_accepted

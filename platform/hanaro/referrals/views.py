@@ -64,9 +64,9 @@ def client_referrals(client) -> list[Referral]:
 
 
 def masked_name(name: str | None) -> str:
-    """The initial only: 김순자 → 김○○."""
+    """The initial only, whatever the length (김순자, 김수 → 김○○): not even the length shows."""
     name = (name or "").strip()
-    return name[:1] + "○" * max(len(name) - 1, 1) if name else ""
+    return name[:1] + "○○" if name else ""
 
 
 def _can_write() -> bool:
@@ -364,7 +364,7 @@ def _page(referral: Referral, status=200, **kwargs):
     the client's data: the sender's own client, or the receiver's frozen copy."""
     context = _context(referral, **kwargs)
     if fragment_target() == "messages":  # the thread only: no client data in it
-        return render_block("referrals/show.html", "messages", **context), status
+        return render_block("referrals/show.html", "messages", fragment=True, **context), status
     if context["client"] is not None:
         record_access(context["client"], AccessAction.VIEW, what="referral")
     elif context["shared"] is not None:
