@@ -15,6 +15,7 @@ so the partner-only service's absence there is the sharing scope at work, not an
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import pytest
 
@@ -22,6 +23,8 @@ try:
     from playwright.sync_api import expect
 except ImportError:  # conftest skips the folder (or fails it under HANARO_REQUIRE_SERVICES=1)
     expect = None
+
+from . import journeys
 
 REGISTRAR = "registrar@foodbank.demo"  # 오나눔: 제주나눔푸드뱅크 (resource_registrar)
 PARTNER_CASE_MANAGER = "case@halla.demo"  # 이사례: 한라종합사회복지관 (and 서귀포해오름)
@@ -47,117 +50,13 @@ DIRECTORY_WORD = "집수리"
 FULL_REASONS = "추천 이유: 욕구 영역 일치 1개 · 대상자 거주지가 서비스 지역에 포함 · 나이 조건 충족 · 지금 이용 가능 · 최근 90일 안에 확인됨"
 
 
-def _tick(control) -> None:
-    """Check a radio button or checkbox from the keyboard (focus, Space): KRDS hides the native
-    input and draws it on the label, so a pointer click would land on the label."""
-    if not control.is_checked():
-        control.press("Space")
-    expect(control).to_be_checked()
-
-
-def _status(page):
-    """The success flash of the last action (role=status)."""
-    return page.locator(".flash-messages").get_by_role("status")
-
-
-def _menu(page):
-    return page.get_by_role("navigation", name="주요 메뉴")
-
-
-def _sign_out(page) -> None:
-    page.get_by_role("button", name="로그아웃").click()
-    page.wait_for_url(re.compile(r"/login$"))
-
-
-def _use_tenant(page, name: str) -> None:
-    switcher = page.get_by_label("기관 전환")
-    value = switcher.locator("option", has_text=name).get_attribute("value")
-    if switcher.input_value() != value:
-        switcher.select_option(value)  # submits itself (static/js/hanaro.js)
-        expect(page.get_by_label("기관 전환")).to_have_value(value)
-    expect(page.get_by_role("heading", level=1)).to_have_text(name)
-
-
-def _register_resource(page, *, name, description, scope, staff_scope, direct_phone, min_age=None) -> None:
-    _menu(page).get_by_role("link", name="자원", exact=True).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("자원")
-    page.get_by_role("main").get_by_role("link", name="자원 등록").first.click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("자원 등록")
-
-    _tick(page.get_by_role("group", name="종류").get_by_label("서비스", exact=True))
-    page.get_by_label("자원 이름").fill(name)
-    page.get_by_label("설명").fill(description)
-    _tick(page.get_by_role("group", name="욕구 영역").get_by_label(NEED, exact=True))
-    if min_age is not None:
-        page.get_by_label("최소 나이").fill(str(min_age))
-    areas = page.get_by_role("group", name="서비스 지역")
-    _tick(areas.get_by_label("제주시", exact=True))
-    _tick(areas.get_by_label("서귀포시", exact=True))
-    page.get_by_label("신청 방법").fill("대표 전화로 신청하시면 담당자가 방문 일정을 잡아 드립니다.")
-    page.get_by_label("비용").fill("무료")
-    page.get_by_label("대표 전화").fill(PUBLIC_PHONE)
-    _tick(page.get_by_role("group", name="이용 가능 여부").get_by_label("이용 가능", exact=True))
-    page.get_by_label("담당자", exact=True).fill("오나눔")
-    page.get_by_label("담당자 직통 전화").fill(direct_phone)
-    _tick(page.get_by_role("group", name="공개 범위", exact=True).get_by_label(scope, exact=True))
-    _tick(page.get_by_role("group", name="담당자 전용 정보 공개 범위").get_by_label(staff_scope, exact=True))
-    page.get_by_role("button", name="등록", exact=True).click()
-
-    expect(page.get_by_role("heading", level=1)).to_have_text(name)
-    expect(_status(page)).to_contain_text("자원을 등록했습니다")
-    expect(page.get_by_text(f"지금: {scope} · 담당자 전용 정보: {staff_scope}")).to_be_visible()
-    staff = page.locator("#resource-staff-fields")  # the owner always sees its staff-only fields
-    expect(staff).to_contain_text(direct_phone)
-
-
-def _case_with_need(page, *, client_name, birth_date, dong) -> None:
-    """Register a client, open a case and save an assessment with NEED at 높음 (3), all through
-    the screens; ends on the case's assessment tab."""
-    _menu(page).get_by_role("link", name="대상자", exact=True).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("대상자")
-    page.get_by_role("main").get_by_role("link", name="대상자 등록").first.click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("대상자 등록")
-    page.get_by_label("이름").fill(client_name)
-    page.get_by_label("생년월일").fill(birth_date)
-    _tick(page.get_by_role("group", name="성별").get_by_label("여", exact=True))
-    page.get_by_label("읍면동").select_option(label=dong)
-    page.get_by_role("button", name="등록", exact=True).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(client_name)
-    expect(_status(page)).to_contain_text("대상자를 등록했습니다")
-
-    page.get_by_role("link", name="사례 열기").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("새 사례 열기")
-    page.get_by_label("사례 유형").select_option(label=CASE_TYPE)
-    page.get_by_role("button", name="사례 열기").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(client_name)
-    expect(_status(page)).to_contain_text("사례를 열었습니다")
-
-    tabs = page.get_by_role("navigation", name="사례 메뉴")
-    tabs.get_by_role("link", name="욕구사정").click()
-    expect(tabs.get_by_role("link", name="욕구사정")).to_have_attribute("aria-current", "page")
-    page.get_by_label(f"{NEED} 수준").select_option(label="높음")
-    page.get_by_label(f"{NEED} 내용").fill("보일러 고장, 장판 들뜸으로 낙상 위험")
-    page.get_by_role("button", name="조사 저장").click()
-    expect(_status(page)).to_contain_text("1차 욕구 및 위기도 조사를 저장했습니다")
-    assessment = page.get_by_role("table", name=re.compile("욕구 영역별 수준"))
-    expect(assessment.get_by_role("row", name=re.compile(f"^{NEED}"))).to_contain_text("높음")
-
-
-def _find_resources(page):
-    """From the case page, "이 사례에 맞는 자원 찾기" (followed by hx-boost, which must still get
-    the whole page); returns the result list."""
-    page.get_by_role("link", name="이 사례에 맞는 자원 찾기").click()
-    page.wait_for_url(re.compile(r"/resources/for-case/"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("사례에 맞는 자원 찾기")
-    expect(page.get_by_role("main")).to_contain_text(f"최근 욕구 조사에서 보통 이상인 영역: {NEED}")
-    return page.get_by_role("main").get_by_role("listitem")
-
-
-def _goto(page, path: str):
-    """Type an address. Wait for the current page's requests first: leaving while its favicon is
-    still loading would abort it, a "request failed" in browser_log."""
-    page.wait_for_load_state("networkidle")
-    return page.goto(path)
+# The steps live in journeys.py; bound here to this journey's need, case type and phone.
+_tick, _status, _menu, _sign_out, _use_tenant, _goto = (
+    journeys.tick, journeys.status, journeys.menu, journeys.sign_out, journeys.use_tenant, journeys.goto)
+_register_resource = partial(journeys.register_resource, need=NEED, public_phone=PUBLIC_PHONE)
+_case_with_need = partial(journeys.case_with_need, case_type=CASE_TYPE, need=NEED, level="높음",
+                          note="보일러 고장, 장판 들뜸으로 낙상 위험")
+_find_resources = partial(journeys.find_resources, need=NEED)
 
 
 def _directory_search(page, word: str) -> None:
