@@ -1,6 +1,8 @@
 """Another tenant gets 404 for every object route, with nothing of the object in the answer."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from .helpers import login
@@ -49,6 +51,10 @@ COVERED = {
         ("upload", "POST", lambda o: {}), ("download", "GET", lambda o: {"file_id": o["referral_file"].public_id}),
     )},
     "referrals.case_referrals": ("GET", lambda o: {"public_id": o["case"].public_id}),
+    **{f"pilots.{name}": (method, lambda o: {"public_id": o["workspace"].public_id}) for name, method in (
+        ("workspace", "GET"), ("add_participant", "POST"), ("remove_participant", "POST"), ("save_phases", "POST"),
+        ("add_planner", "POST"), ("set_feature", "POST"),
+    )},
 }
 
 # What another tenant's request would try to write, for POST routes.
@@ -83,10 +89,12 @@ def two_tenants(app, make):
     return {"a": a, "b": b, "a_admin": a_admin, "b_admin": b_admin, "membership": membership,
             "agreement": agreement, "client": client, "consent": consent, "resource": resource, **case_objects,
             "notification": notification, **_referral_objects(app, make, a, a_admin, client, case_objects["case"], third),
+            "workspace": _pilot_workspace(app, a, third),
             "secret_words": ["가구성원비밀", "다기관", "시험 협약", "가대상자비밀", "동의서-001", "생계 안정",
                              "가기관 내부 메모",
                              "가기관비밀자원", "가담당자비밀", "가기관비밀알림",
-                             "가기관비밀의뢰", "가기관비밀사유", "가기관비밀메시지", "가기관비밀첨부"]}
+                             "가기관비밀의뢰", "가기관비밀사유", "가기관비밀메시지", "가기관비밀첨부",
+                             "가기관비밀시범사업"]}
 
 
 def _referral_objects(app, make, sender, worker, client, case, receiver):
@@ -108,6 +116,22 @@ def _referral_objects(app, make, sender, worker, client, case, receiver):
         referrals.add_message(referral, "가기관비밀메시지", worker)
         db.session.commit()
         return {"referral": referral, "referral_file": attachment}
+
+
+def _pilot_workspace(app, coordinating, participant):
+    """A pilot workspace A runs, with the third tenant taking part."""
+    from hanaro.core.db import db
+    from hanaro.pilots.models import Participant, Workspace
+    from hanaro.tenancy.context import acting_as
+
+    with app.app_context(), acting_as(coordinating.id, None):
+        workspace = Workspace(code=f"pilot-{coordinating.id}", name="가기관비밀시범사업", region_codes=[])
+        db.session.add(workspace)
+        db.session.flush()
+        db.session.add(Participant(workspace_id=workspace.id, participant_tenant_id=participant.id,
+                                   joined_on=date(2026, 1, 1)))
+        db.session.commit()
+        return workspace
 
 
 def _url(app, endpoint, objects):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l, pgettext
 
+from ..pilots import service as pilots
 from ..tenancy.models import Role
 
 
@@ -19,6 +20,8 @@ def nav_items_for(user, membership) -> list[tuple[str, str]]:
             items.append(("referrals.index", str(_l("서비스의뢰"))))
         items.append(("tenancy.agreements", str(_l("협약"))))
         items.append(("notifications.inbox", str(_l("알림"))))
+        if pilots.shows_menu():
+            items.append(("pilots.index", str(_l("시범사업"))))
         if membership.has_role(Role.TENANT_ADMIN):
             items.append(("tenancy.members", str(_l("구성원 관리"))))
             items.append(("tenancy.role_history", str(_l("권한 변경 이력"))))

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from ..accounts import service as accounts
 from ..accounts.models import User
 from ..core.db import db
+from ..pilots import registry as pilots_registry  # the [[pilots]] section: pilot workspaces as data
 from . import context
 from .models import Membership, RecordKind, Region, RegionLevel, Role, RoleChange, RoleChangeAction, SharingAgreement, Tenant, TenantKind
 
@@ -78,6 +79,7 @@ class RegistryFile(Schema):
     tenants = fields.List(fields.Nested(TenantEntry), load_default=list)
     agreements = fields.List(fields.Nested(AgreementEntry), load_default=list)
     users = fields.List(fields.Nested(UserEntry), load_default=list)
+    pilots = fields.List(fields.Nested(pilots_registry.PilotEntry), load_default=list)
     demo = fields.Nested(DemoEntry, load_default=None)
 
 
@@ -166,7 +168,15 @@ def _reference_problems(data: dict) -> list[str]:
         for j, membership in enumerate(user["memberships"]):
             if membership["tenant"] not in tenants:
                 problems.append(f"users[{i}].memberships[{j}].tenant: unknown tenant '{membership['tenant']}'")
+    if data["pilots"]:
+        users = {u["email"].lower() for u in data["users"]} | _known_user_emails(data["pilots"])
+        problems += pilots_registry.reference_problems(data["pilots"], tenants, regions, users)
     return problems
+
+
+def _known_user_emails(pilots: list[dict]) -> set[str]:
+    emails = {p["email"].lower() for pilot in pilots for p in pilot["planners"] if p["email"]}
+    return {email for email in emails if accounts.find_user_by_email(email) is not None}
 
 
 def _duplicates(section: str, values: list[str], key: str) -> list[str]:
@@ -198,6 +208,11 @@ def apply(path: Path, demo: bool = False) -> ApplyReport:
         owner = tenants[entry["owner"]]
         with context.acting_as(owner.id, None):
             _apply_agreement(entry, owner, tenants[entry["partner"]], report)
+    try:
+        pilots_registry.apply(data["pilots"], tenants,
+                              lambda email: users.get(email.lower()) or accounts.find_user_by_email(email), report)
+    except pilots_registry.ApplyError as error:
+        raise RegistryError(path, [error.problem]) from error
     db.session.flush()
     return report
 
