@@ -51,6 +51,13 @@ COVERED = {
         ("upload", "POST", lambda o: {}), ("download", "GET", lambda o: {"file_id": o["referral_file"].public_id}),
     )},
     "referrals.case_referrals": ("GET", lambda o: {"public_id": o["case"].public_id}),
+    **{f"care_meetings.{name}": (method, lambda o, extra=extra: {"public_id": o["care_meeting"].public_id, **extra})
+       for name, method, extra in (
+        ("show", "GET", {}), ("edit", "GET", {}), ("update", "POST", {}), ("save_minutes", "POST", {}),
+        ("add_item", "POST", {}), ("update_item", "POST", {"position": 1}), ("move_item", "POST", {"position": 1}),
+        ("add_action", "POST", {}),
+    )},
+    "care_meetings.action_status": ("POST", lambda o: {"public_id": o["meeting_action"].public_id}),
     **{f"pilots.{name}": (method, lambda o: {"public_id": o["workspace"].public_id}) for name, method in (
         ("workspace", "GET"), ("add_participant", "POST"), ("remove_participant", "POST"), ("save_phases", "POST"),
         ("add_planner", "POST"), ("set_feature", "POST"),
@@ -89,11 +96,13 @@ def two_tenants(app, make):
     return {"a": a, "b": b, "a_admin": a_admin, "b_admin": b_admin, "membership": membership,
             "agreement": agreement, "client": client, "consent": consent, "resource": resource, **case_objects,
             "notification": notification, **_referral_objects(app, make, a, a_admin, client, case_objects["case"], third),
+            **_care_meeting_objects(app, make, a, a_admin, case_objects["case"], third),
             "workspace": _pilot_workspace(app, a, third),
             "secret_words": ["가구성원비밀", "다기관", "시험 협약", "가대상자비밀", "동의서-001", "생계 안정",
                              "가기관 내부 메모",
                              "가기관비밀자원", "가담당자비밀", "가기관비밀알림",
                              "가기관비밀의뢰", "가기관비밀사유", "가기관비밀메시지", "가기관비밀첨부",
+                             "가기관비밀회의", "가기관비밀안건", "가기관비밀조치",
                              "가기관비밀시범사업"]}
 
 
@@ -132,6 +141,32 @@ def _pilot_workspace(app, coordinating, participant):
                                    joined_on=date(2026, 1, 1)))
         db.session.commit()
         return workspace
+
+
+def _care_meeting_objects(app, make, organiser, admin, case, member):
+    """A care meeting of A (the third tenant a member) with a case item and an action for the third
+    tenant; the feature is on for everyone, so B's 404s come from the meeting rules themselves."""
+    from datetime import timedelta
+
+    from hanaro.core import clock
+    from hanaro.core.db import db
+    from hanaro.pilots.models import (AgendaItem, AgendaKind, CareMeeting, CareMeetingMember, FeatureSwitch,
+                                      MeetingAction, SwitchState)
+
+    with app.app_context():
+        db.session.add(FeatureSwitch(key="care_meetings", state=SwitchState.EVERYONE))
+        db.session.commit()
+    with make.as_tenant(organiser, admin) as session:
+        meeting = CareMeeting(title="가기관비밀회의", held_on=clock.today(), created_by_user_id=admin.id)
+        session.add(meeting)
+        session.flush()
+        session.add(CareMeetingMember(meeting_id=meeting.id, member_tenant_id=member.id))
+        session.add(AgendaItem(meeting_id=meeting.id, kind=AgendaKind.CASE, title="가기관비밀안건", case_id=case.id,
+                               position=1))
+        action = MeetingAction(meeting_id=meeting.id, assignee_tenant_id=member.id, description="가기관비밀조치",
+                               due_on=clock.today() + timedelta(days=7))
+        session.add(action)
+    return {"care_meeting": meeting, "meeting_action": action}
 
 
 def _url(app, endpoint, objects):
