@@ -172,6 +172,7 @@ def _add_clients_and_cases(session, tenants, users, rng):
                                      author_user_id=users[1].id, visibility=visibility, body="협업기관 메모"))
             session.commit()
     _add_referrals(session, tenants, users, rng)
+    _add_pilots(session, tenants, users, rng)
 
 
 def _add_referrals(session, tenants, users, rng):
@@ -197,6 +198,69 @@ def _add_referrals(session, tenants, users, rng):
             with acting_as(receiver.id, None):
                 session.add(ReferralMessage(**parts, actor_tenant_id=receiver.id, body="받은 기관 메시지"))
                 session.commit()
+
+
+def _add_pilots(session, tenants, users, rng):
+    """Three workspaces, each run by one tenant with participants (some left), phases, planners;
+    feedback from participants with comments from both sides; a care meeting with member tenants,
+    an external expert, items and actions assigned to a tenant outside the meeting; and figures
+    reported by participants, so every pilots table and rule is compared."""
+    from hanaro.cases.models import Case
+    from hanaro.pilots.models import (AgendaItem, CareMeeting, CareMeetingMember, Feedback, FeedbackComment,
+                                      MeetingAction, MetricFigure, Participant, PhasePeriod, VillagePlanner, Workspace)
+
+    for n, coordinator in enumerate(tenants[:3]):
+        others = [t for t in tenants if t is not coordinator]
+        joined = rng.sample(others, 5)
+        taking_part, left = joined[:3], joined[3:]
+        with acting_as(coordinator.id, None):
+            workspace = Workspace(code=f"iso-pilot-{n}", name=f"격리 시범사업 {n}", region_codes=[coordinator.region_code])
+            session.add(workspace)
+            session.flush()
+            for tenant in joined:
+                session.add(Participant(workspace_id=workspace.id, participant_tenant_id=tenant.id,
+                                        joined_on=date(2026, 3, 1), left_on=date(2026, 9, 1) if tenant in left else None))
+            session.add(PhasePeriod(workspace_id=workspace.id, phase="preparation", starts_on=date(2026, 3, 1),
+                                    ends_on=date(2026, 5, 31)))
+            session.add(PhasePeriod(workspace_id=workspace.id, phase="pilot", starts_on=date(2026, 6, 1)))
+            session.add(VillagePlanner(workspace_id=workspace.id, name="격리 플래너", dong_code=coordinator.region_code,
+                                       user_id=users[3].id))
+            session.commit()
+            workspace_id = workspace.id  # expired rows reload as whoever acts next: keep the ids
+        feedback = []
+        for tenant in joined[:4]:  # one of them has left since
+            with acting_as(tenant.id, users[4].id):
+                item = Feedback(workspace_id=workspace_id, coordinator_tenant_id=coordinator.id,
+                                submitter_user_id=users[4].id, category="bug", description="격리 의견", tags=[])
+                session.add(item)
+                session.flush()
+                session.add(FeedbackComment(feedback_id=item.id, coordinator_tenant_id=coordinator.id,
+                                            author_tenant_id=tenant.id, body="제출 기관 댓글"))
+                session.add(MetricFigure(tenant_id=coordinator.id, workspace_id=workspace_id, reporter_tenant_id=tenant.id,
+                                         metric="referrals_sent", week_start=date(2026, 6, 1), value=rng.randint(0, 9)))
+                session.flush()
+                feedback.append((tenant, item.id))
+                session.commit()
+        with acting_as(coordinator.id, users[5].id):
+            for tenant, item_id in feedback[:2]:
+                session.add(FeedbackComment(tenant_id=tenant.id, feedback_id=item_id, coordinator_tenant_id=coordinator.id,
+                                            author_tenant_id=coordinator.id, body="코디네이터 댓글", status_to="reviewing"))
+            meeting = CareMeeting(workspace_id=workspace_id, title="격리 지역케어회의", held_on=date(2026, 7, 1))
+            session.add(meeting)
+            session.flush()
+            for tenant in taking_part[:2]:
+                session.add(CareMeetingMember(meeting_id=meeting.id, member_tenant_id=tenant.id))
+            session.add(CareMeetingMember(meeting_id=meeting.id, external_name="외부 전문가", external_affiliation="대학"))
+            case_id = session.scalar(select(Case.id).where(Case.tenant_id == coordinator.id).limit(1))
+            policy_item = AgendaItem(meeting_id=meeting.id, kind="policy", title="제도 개선", position=1)
+            session.add_all([policy_item, AgendaItem(meeting_id=meeting.id, kind="case", title="사례", case_id=case_id,
+                                                     position=2)])
+            session.flush()
+            outside = rng.choice([t for t in others if t not in taking_part[:2]])
+            for assignee in (taking_part[0], outside):
+                session.add(MeetingAction(meeting_id=meeting.id, item_id=policy_item.id, assignee_tenant_id=assignee.id,
+                                          description="후속 조치", due_on=date(2026, 8, 1)))
+            session.commit()
 
 
 def _orm_only(superuser_engine, model, tenant_id, user_id) -> set[int]:
@@ -235,6 +299,24 @@ def test_orm_filter_and_rls_let_through_exactly_the_same_rows(app, world, superu
         total = connection.execute(text("select count(*) from memberships")).scalar()
     seen = _rls_only(create_engine(app.config["SQLALCHEMY_DATABASE_URI"]), "memberships", world["tenants"][0], None)
     assert 0 < len(seen) < total
+
+
+PILOT_TABLES = ("pilot_workspaces", "pilot_participants", "pilot_phases", "pilot_planners", "pilot_feedback",
+                "pilot_feedback_comments", "care_meetings", "care_meeting_members", "care_meeting_items",
+                "care_meeting_actions", "pilot_metric_figures")
+
+
+@pytest.mark.committed
+def test_the_pilot_rows_of_the_world_are_shared_with_some_tenants_and_kept_from_others(app, world, superuser_engine):
+    app_engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    for table in PILOT_TABLES:
+        with superuser_engine.connect() as connection:
+            total = connection.execute(text(f"select count(*) from {table}")).scalar()
+        seen = [len(_rls_only(app_engine, table, tenant_id, None)) for tenant_id in world["tenants"]]
+        owners = sum(1 for n in seen if n)
+        assert total and max(seen) > 0 and min(seen) < total, table
+        assert owners > 3, table  # not only the three coordinating tenants: participants see rows too
+    app_engine.dispose()
 
 
 @pytest.mark.committed
