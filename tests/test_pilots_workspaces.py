@@ -213,7 +213,7 @@ def test_unknown_phases_states_and_bad_dates_are_refused(ctx, tmp_path):
         "pilots[0].participants[0].tenant: 'jeju-province' runs the pilot; it is not also a participant",
         "pilots[0].participants[2].left: before joined",
         "pilots[0].phases[0].end: ends before it starts",
-        "pilots[0].phases[0].start: starts before phase 'evaluation', which comes first",
+        "pilots[0].phases[2].start: starts before phase 'pilot', which comes first",
         "pilots[0].planners[3].email: unknown user 'ghost@nowhere.example'",
     ]
 
@@ -334,19 +334,21 @@ def test_the_coordinator_adds_removes_and_takes_back_a_participant(world):
     assert page.count("참여 종료") >= 2  # the dong's badge, and the buttons of those taking part
 
 
-@pytest.mark.parametrize("code, message", [
-    ("self", "운영 기관은 참여 기관으로 추가하지 않습니다."),
-    ("ngo", "이미 참여 중인 기관입니다."),
-    ("no-such-tenant", "목록에 있는 기관을 고르세요."),
+@pytest.mark.parametrize("code, joined_on, field, message", [
+    ("self", "2026-01-05", "tenant", "운영 기관은 참여 기관으로 추가하지 않습니다."),
+    ("ngo", "2026-01-05", "tenant", "이미 참여 중인 기관입니다."),
+    ("no-such-tenant", "2026-01-05", "tenant", "목록에 있는 기관을 고르세요."),
+    ("outsider", (TODAY + timedelta(days=1)).isoformat(), "joined-on", "참여일은 오늘이나 그 이전이어야 합니다."),
 ])
-def test_adding_a_participant_is_refused_with_the_reason_next_to_the_field(world, code, message):
-    code = {"self": world.province.code, "ngo": world.ngo.code}.get(code, code)
+def test_adding_a_participant_is_refused_with_the_reason_next_to_the_field(world, code, joined_on, field, message):
+    code = {"self": world.province.code, "ngo": world.ngo.code, "outsider": world.outsider.code}.get(code, code)
     response = world.client_for(world.coordinator).post(world.url("/participants"),
-                                                         data={"tenant": code, "joined_on": "2026-01-05"})
+                                                         data={"tenant": code, "joined_on": joined_on})
     body = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert f'id="participant-tenant-error">{message}' in body
-    assert 'value="2026-01-05"' in body  # the input is kept
+    assert f'id="participant-{field}-error">{message}' in body
+    assert f'value="{joined_on}"' in body  # the input is kept
+    assert world.participation(world.outsider) is None
 
 
 def test_leaving_twice_is_refused(world):
@@ -367,8 +369,8 @@ def _phase_form(**overrides):
     ({"preparation_end": ""}, "pilot_start", "준비 기간과 겹칩니다."),
     ({"pilot_end": "2026-05-01"}, "pilot_end", "종료일은 시작일과 같거나 그 뒤여야 합니다."),
     ({"expansion_end": "2027-06-30"}, "expansion_start", "종료일이 있으면 시작일도 입력하세요."),
-    ({"expansion_start": "2026-01-01", "expansion_end": "2026-02-01"}, "preparation_start",
-     "확대 단계보다 먼저 시작할 수 없습니다."),
+    ({"expansion_start": "2026-01-01", "expansion_end": "2026-02-01"}, "expansion_start",
+     "평가 단계보다 먼저 시작할 수 없습니다."),
     ({"evaluation_start": "2027-02-30"}, "evaluation_start", "날짜를 YYYY-MM-DD 형식으로 입력하세요."),
 ])
 def test_phase_dates_are_checked_with_the_message_next_to_the_field(world, overrides, field, message):

@@ -152,6 +152,8 @@ def add_participant(workspace: Workspace, tenant: Tenant, joined_on: date | None
     if tenant.id == workspace.tenant_id:
         raise RuleViolation(_l("운영 기관은 참여 기관으로 추가하지 않습니다."), "tenant")
     joined_on = joined_on or clock.today()
+    if joined_on > clock.today():  # taking part starts when the row exists: no joining in the future
+        raise RuleViolation(_l("참여일은 오늘이나 그 이전이어야 합니다."), "joined_on")
     existing = db.session.scalar(select(Participant).where(Participant.workspace_id == workspace.id,
                                                            Participant.participant_tenant_id == tenant.id))
     if existing is not None and existing.left_on is None:
@@ -192,18 +194,23 @@ PHASE_ORDER = list(Phase)
 
 
 def phase_problems(periods: dict[Phase, tuple[date, date | None]]) -> list[PhaseProblem]:
-    """Each period ends on or after its start; no two overlap (an open end runs forever); and the
-    phases follow each other in their order (준비 → 시범운영 → 평가 → 확대). One problem per field."""
+    """Each period ends on or after its start; the phases start in their order (준비 → 시범운영 →
+    평가 → 확대); and none overlaps the next (an open end runs forever). A problem sits on the field
+    to correct: the end that comes too early, or the start of the later phase."""
     problems: dict[tuple[Phase, str], PhaseProblem] = {}
     for phase, (start, end) in periods.items():
         if end is not None and end < start:
             problems[(phase, "end")] = PhaseProblem(phase, "end", "end_before_start")
-    by_start = sorted(periods.items(), key=lambda item: (item[1][0], PHASE_ORDER.index(item[0])))
-    for (before, (_, before_end)), (after, (after_start, _)) in zip(by_start, by_start[1:]):
-        if PHASE_ORDER.index(after) < PHASE_ORDER.index(before):
+    present = [phase for phase in PHASE_ORDER if phase in periods]
+    pairs = list(zip(present, present[1:]))
+    for before, after in pairs:
+        if periods[after][0] < periods[before][0]:
             problems.setdefault((after, "start"), PhaseProblem(after, "start", "order", before))
-        elif before_end is None or before_end >= after_start:
-            problems.setdefault((after, "start"), PhaseProblem(after, "start", "overlap", before))
+    if not any(p.kind == "order" for p in problems.values()):  # in order: each only needs to end before the next
+        for before, after in pairs:
+            before_end = periods[before][1]
+            if before_end is None or before_end >= periods[after][0]:
+                problems.setdefault((after, "start"), PhaseProblem(after, "start", "overlap", before))
     return sorted(problems.values(), key=lambda p: (PHASE_ORDER.index(p.phase), p.field))
 
 
