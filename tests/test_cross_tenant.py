@@ -62,6 +62,10 @@ COVERED = {
         ("workspace", "GET"), ("add_participant", "POST"), ("remove_participant", "POST"), ("save_phases", "POST"),
         ("add_planner", "POST"), ("set_feature", "POST"),
     )},
+    **{f"feedback.{name}": (method, lambda o: {"public_id": o["feedback"].public_id}) for name, method in (
+        ("show", "GET"), ("change_status", "POST"), ("assign", "POST"), ("tags", "POST"), ("merge", "POST"),
+        ("comment", "POST"), ("screenshot", "GET"),
+    )},
 }
 
 # What another tenant's request would try to write, for POST routes.
@@ -98,12 +102,13 @@ def two_tenants(app, make):
             "notification": notification, **_referral_objects(app, make, a, a_admin, client, case_objects["case"], third),
             **_care_meeting_objects(app, make, a, a_admin, case_objects["case"], third),
             "workspace": _pilot_workspace(app, a, third),
+            "feedback": _feedback_item(app, a, a_admin),
             "secret_words": ["가구성원비밀", "다기관", "시험 협약", "가대상자비밀", "동의서-001", "생계 안정",
                              "가기관 내부 메모",
                              "가기관비밀자원", "가담당자비밀", "가기관비밀알림",
                              "가기관비밀의뢰", "가기관비밀사유", "가기관비밀메시지", "가기관비밀첨부",
                              "가기관비밀회의", "가기관비밀안건", "가기관비밀조치",
-                             "가기관비밀시범사업"]}
+                             "가기관비밀시범사업", "가기관비밀의견"]}
 
 
 def _referral_objects(app, make, sender, worker, client, case, receiver):
@@ -167,6 +172,25 @@ def _care_meeting_objects(app, make, organiser, admin, case, member):
                                due_on=clock.today() + timedelta(days=7))
         session.add(action)
     return {"care_meeting": meeting, "meeting_action": action}
+
+
+def _feedback_item(app, submitter, user):
+    """Feedback A sent in the workspace it runs, with a screenshot; the switch is on for everyone,
+    so B's 404s come from the feedback rules themselves."""
+    from hanaro.core.db import db
+    from hanaro.pilots.models import FeatureSwitch, Feedback, SwitchState, Workspace
+    from hanaro.tenancy.context import acting_as
+    from sqlalchemy import select
+
+    with app.app_context(), acting_as(submitter.id, user.id):
+        db.session.add(FeatureSwitch(key="pilot_feedback", state=SwitchState.EVERYONE))
+        workspace = db.session.scalar(select(Workspace).where(Workspace.tenant_id == submitter.id))
+        item = Feedback(workspace_id=workspace.id, coordinator_tenant_id=submitter.id, submitter_user_id=user.id,
+                        category="bug", description="가기관비밀의견", screenshot_type="image/png",
+                        screenshot=b"\x89PNG\r\n\x1a\n", tags=[])
+        db.session.add(item)
+        db.session.commit()
+        return item
 
 
 def _url(app, endpoint, objects):

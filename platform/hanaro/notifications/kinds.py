@@ -27,6 +27,7 @@ _REFERRAL = _l("서비스 의뢰")
 _CASE = _l("사례관리")
 _CLIENT = _l("대상자 정보 공유")
 _RESOURCE = _l("자원")
+_PILOT = _l("시범사업")
 _REFERRAL_ROLES = (Role.REFERRAL_COORDINATOR, Role.CASE_MANAGER, Role.TENANT_ADMIN)
 _CASE_ROLES = (Role.CASE_MANAGER, Role.TENANT_ADMIN)
 _RESOURCE_ROLES = (Role.RESOURCE_REGISTRAR, Role.TENANT_ADMIN)
@@ -48,6 +49,8 @@ KINDS: dict[str, Kind] = {k.code: k for k in (
          (Role.CASE_MANAGER, Role.REFERRAL_COORDINATOR, Role.TENANT_ADMIN)),
     Kind("resource_verify_soon", _RESOURCE, _l("자원 정보 확인 기한이 다가올 때"), False, _RESOURCE_ROLES),
     Kind("resource_stale", _RESOURCE, _l("확인하지 않은 자원 정보가 숨겨졌을 때"), False, _RESOURCE_ROLES),
+    Kind("pilot_feedback", _PILOT, _l("보낸 현장 의견의 처리 상태가 바뀌거나 답글이 달렸을 때"), True,
+         (Role.PILOT_COORDINATOR, Role.TENANT_ADMIN)),
 )}
 
 
