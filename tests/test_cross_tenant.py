@@ -62,6 +62,9 @@ COVERED = {
         ("workspace", "GET"), ("add_participant", "POST"), ("remove_participant", "POST"), ("save_phases", "POST"),
         ("add_planner", "POST"), ("set_feature", "POST"),
     )},
+    **{f"pilot_metrics.{name}": (method, lambda o, extra=extra: {"public_id": o["workspace"].public_id, **extra})
+       for name, method, extra in (("dashboard", "GET", {}), ("figure_csv", "GET", {"figure": "referrals"}),
+                                   ("recompute", "POST", {}))},
     **{f"feedback.{name}": (method, lambda o: {"public_id": o["feedback"].public_id}) for name, method in (
         ("show", "GET"), ("change_status", "POST"), ("assign", "POST"), ("tags", "POST"), ("merge", "POST"),
         ("comment", "POST"), ("screenshot", "GET"),
