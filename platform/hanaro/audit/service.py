@@ -26,6 +26,7 @@ from ..accounts.models import User
 from ..core import clock
 from ..core.db import db, utcnow
 from ..core.rules import RuleViolation
+from ..core.spreadsheets import safe_cell
 from ..tenancy import context
 from ..tenancy.models import Membership, Tenant
 from . import guard as _guard  # noqa: F401  (the ORM refuses UPDATE/DELETE of entries)
@@ -359,7 +360,7 @@ def export_csv(log_filter: LogFilter, reason: str, actor, filter_summary: str) -
     writer.writerow([_("일시(한국시간)"), _("구분"), _("사용자"), _("사용자 기관"), _("대상자"), _("주민등록번호(마스킹)"),
                      _("대상자 기관"), _("행위"), _("대상 정보"), _("목적"), _("IP 주소")])
     for row in rows:
-        writer.writerow([_cell(value) for value in (
+        writer.writerow([safe_cell(value) for value in (
             row.at_kst.strftime("%Y-%m-%d %H:%M:%S"),
             _("우리 기관") if row.ours else _("다른 기관"),
             row.user_name, row.tenant_name,
@@ -369,12 +370,6 @@ def export_csv(log_filter: LogFilter, reason: str, actor, filter_summary: str) -
         )])
     _record_log_export(rows, reason, actor)
     return codecs.BOM_UTF8 + out.getvalue().encode("utf-8"), len(rows)
-
-
-def _cell(value: str) -> str:
-    """Typed text (names, purposes) must not run as a spreadsheet formula when the file is opened."""
-    value = str(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def _record_log_export(rows: list[LogRow], reason: str, actor) -> None:

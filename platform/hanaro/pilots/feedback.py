@@ -14,8 +14,6 @@ so a submitter never has to read another tenant's row to learn what happened.
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -32,7 +30,10 @@ from werkzeug.routing import RequestRedirect
 
 from ..accounts.models import User
 from ..core import clock
+from ..core import spreadsheets
 from ..core.db import db, utcnow
+from ..core.spreadsheets import safe_cell as _safe
+from ..core.spreadsheets import to_csv  # noqa: F401 (the views export through this module)
 from ..core.rules import RuleViolation
 from ..notifications.service import notify
 from ..tenancy import context
@@ -680,7 +681,7 @@ def changes(as_coordinator: bool, limit: int = 200) -> list[Feedback]:
 
 EXPORT_HEADER = (_l("의견 ID"), _l("접수 일시(KST)"), _l("기관"), _l("읍면동"), _l("단계"), _l("분류"), _l("중요도"),
                  _l("화면(기능)"), _l("상태"), _l("담당자"), _l("태그"), _l("내용"), _l("합쳐진 의견"), _l("댓글 수"))
-UNSAFE_START = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_WIDTHS = (18, 17, 20, 14, 10, 14, 8, 14, 10, 12, 20, 60, 18, 8)
 
 
 def export_table(items: list[Feedback]) -> list[list[str]]:
@@ -700,43 +701,8 @@ def export_table(items: list[Feedback]) -> list[list[str]]:
     return rows
 
 
-def _safe(cell: str) -> str:
-    """A cell a spreadsheet would run as a formula is written as text (CSV injection)."""
-    return "'" + cell if cell.startswith(UNSAFE_START) else cell
-
-
-def to_csv(table: list[list[str]]) -> bytes:
-    """UTF-8 with a byte order mark, so Excel opens Korean text correctly."""
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(table)
-    return buffer.getvalue().encode("utf-8-sig")
-
-
 def to_xlsx(table: list[list[str]]) -> bytes:
-    """Every cell stored as text (never a formula)."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(str(_l("현장 의견")))
-    sheet.freeze_panes = "A2"
-    for index, width in enumerate((18, 17, 20, 14, 10, 14, 8, 14, 10, 12, 20, 60, 18, 8)):
-        sheet.column_dimensions[get_column_letter(index + 1)].width = width
-    for number, row in enumerate(table):
-        cells = []
-        for text in row:
-            cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", text))
-            cell.data_type, cell.number_format = "s", "@"
-            if number == 0:
-                cell.font = Font(bold=True)
-            cells.append(cell)
-        sheet.append(cells)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return spreadsheets.to_xlsx(table, str(_l("현장 의견")), EXPORT_WIDTHS)
 
 
 # -- labels -------------------------------------------------------------------------------------------

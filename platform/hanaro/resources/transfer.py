@@ -24,7 +24,11 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from ..cases.models import NeedDomain
+from ..core import spreadsheets
 from ..core.db import db
+from ..core.spreadsheets import UNSAFE_START
+from ..core.spreadsheets import to_csv  # noqa: F401 (the views export through this module)
+from ..core.spreadsheets import safe_cell as _safe
 from ..core.forms import length, parse_form
 from ..core.rules import RuleViolation
 from ..directory import hsds
@@ -47,7 +51,6 @@ SEALED_MAX_AGE = 3600  # seconds
 FILE = "file"
 TOO_BIG = _l("파일이 너무 큽니다. 2MB 이하로 나누어 올리세요.")
 TOO_MANY_ROWS = _l("한 번에 %(n)s행까지 가져올 수 있습니다. 파일을 나누어 올리세요.", n=MAX_ROWS)
-UNSAFE_START = ("=", "+", "-", "@", "\t", "\r")
 WEEKDAY_NAMES = "월화수목금토일"
 LIST_SEPARATOR = re.compile(r"\s*[,，]\s*")
 SCHEDULE_SLOT = re.compile(r"^([월화수목금토일])(?:요일)?\s*(\d{1,2}:\d{2})\s*[-~]\s*(\d{1,2}:\d{2})$")
@@ -469,47 +472,8 @@ def _file_value(resource: Resource, column: Column, names: dict) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
-def _safe(cell: str) -> str:
-    """A cell a spreadsheet would run as a formula is written as text (CSV injection)."""
-    return "'" + cell if cell.startswith(UNSAFE_START) else cell
-
-
-def to_csv(table: list[list[str]]) -> bytes:
-    """UTF-8 with a byte order mark, so Excel opens Korean text correctly."""
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(table)
-    return buffer.getvalue().encode("utf-8-sig")
-
-
 def to_xlsx(table: list[list[str]]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Font
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("자원")
-    sheet.freeze_panes = "A2"
-    for index in range(len(table[0])):
-        sheet.column_dimensions[_column_letter(index)].width = 20
-    for number, row in enumerate(table):
-        cells = []
-        for text in row:
-            cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", text))
-            cell.data_type, cell.number_format = "s", "@"
-            if number == 0:
-                cell.font = Font(bold=True)
-            cells.append(cell)
-        sheet.append(cells)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def _column_letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(index + 1)
+    return spreadsheets.to_xlsx(table, "자원")
 
 
 def hsds_export(resources: list[Resource]) -> dict:
