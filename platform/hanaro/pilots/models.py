@@ -233,6 +233,8 @@ class CareMeeting(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     held_on: Mapped[date] = mapped_column(Date)
     location: Mapped[str | None] = mapped_column(String(200))
     minutes: Mapped[str | None] = mapped_column(Text)
+    # Who attends, as names, for every member to read (members see only their own member row).
+    roster: Mapped[list[dict]] = mapped_column(JSON, default=list, server_default="[]")
     created_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
