@@ -576,3 +576,36 @@ def test_another_tenant_cannot_start_a_referral_from_our_case_or_see_our_lists(a
         listing = _text(stranger.get(path))
         assert "긴급 식품 지원" not in listing and "김" not in listing.split('id="referral-list"')[1]
     assert len(_referrals(w)) == 1
+
+
+def test_a_refused_answer_opens_at_its_own_form_with_the_reason_announced(world):
+    w = world
+    public_id = _sent(w)
+    page = _text(w.receiving.get(f"/referrals/{public_id}"))
+    assert f'action="/referrals/{public_id}/decline#action-decline"' in page
+    refused = w.receiving.post(f"/referrals/{public_id}/decline", data={"note": "자리가 없습니다"})
+    assert refused.status_code == 422
+    card = _text(refused).split('id="action-decline"', 1)[1].split("</form>", 1)[0]
+    assert 'role="alert"' in card and "처리하지 못했습니다" in card
+    assert "거절 사유를 목록에서 고르세요." in card and "자리가 없습니다" in card
+    assert 'id="form-error"' not in _text(refused)  # explained once, where the user is
+
+
+def test_a_referral_from_a_closed_case_is_refused_with_the_reason(world):
+    from hanaro.cases import service as cases
+
+    w = world
+    with w.app.app_context(), acting_as(w.sender.id, w.planner.id):
+        cases.close_case(db.session.get(Case, w.case.id), "goal_achieved", "자립 기반 마련", _Actor(w.planner.id))
+        db.session.commit()
+    refused = _new(w)
+    assert refused.status_code == 422 and "종결된 사례에서는 의뢰할 수 없습니다." in _text(refused)
+    assert "식료품이 떨어져 긴급 지원이 필요합니다." in _text(refused)  # what was typed stays
+    assert _referrals(w) == []
+
+
+def test_the_consent_card_names_the_organisations_it_lists(world):
+    w = world
+    page = _text(w.sending.get(f"/clients/{w.client.public_id}"))
+    card = page.split(f'id="consent-{w.consent.public_id}"', 1)[1].split("</li>", 1)[0]
+    assert "제공받는 기관" in card and "나눔푸드뱅크" in card and "무관복지관" not in card

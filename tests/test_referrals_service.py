@@ -337,3 +337,70 @@ def test_files_attached_to_a_draft_reach_the_receiver_only_once_it_is_sent(app, 
     _send(app, w, public_id)
     with app.app_context(), acting_as(w.receiver.id, None):
         assert [a.filename for a in db.session.scalars(select(ReferralAttachment))] == ["의뢰서.pdf"]
+
+
+def test_choosing_no_client_data_is_refused_never_widened_to_the_defaults(app, world):
+    w = world
+    with pytest.raises(RuleViolation, match="하나 이상") as refused:
+        _draft(app, w, shared_fields=[])
+    assert refused.value.field == "shared_fields"
+    with pytest.raises(RuleViolation, match="하나 이상"):
+        _draft(app, w, shared_fields=["blood_type"])  # nothing shareable left
+    public_id = _draft(app, w, shared_fields=["age"])
+    with app.app_context(), _as(app, w.sender, w.planner):
+        referral = service.get_referral_or_404(public_id)
+        with pytest.raises(RuleViolation, match="하나 이상"):
+            service.update_draft(referral, {"shared_fields": []})
+        db.session.rollback()
+    _send(app, w, public_id)
+    assert set(_load(app, w.receiver, public_id).shared_client) == {"client_public_id", "age"}
+
+
+def _close_case(app, w):
+    from hanaro.cases import service as cases
+
+    with app.app_context(), _as(app, w.sender, w.planner):
+        cases.close_case(db.session.get(Case, w.case.id), "goal_achieved", "자립 기반 마련", _Actor(w.planner.id))
+        db.session.commit()
+
+
+def test_a_closed_case_cannot_refer_and_a_draft_from_it_cannot_be_sent(app, world):
+    w = world
+    public_id = _draft(app, w)
+    _close_case(app, w)
+    with pytest.raises(RuleViolation, match="종결된 사례"):
+        _draft(app, w)
+    with pytest.raises(RuleViolation, match="종결된 사례"):
+        _send(app, w, public_id)
+    assert _load(app, w.sender, public_id).state is State.DRAFT
+    assert _load(app, w.receiver, public_id) is None
+
+
+def test_after_consent_withdrawal_the_receiver_cannot_open_the_senders_files_only_its_own(app, world):
+    from werkzeug.exceptions import NotFound
+
+    w = world
+    public_id = _draft(app, w)
+    with app.app_context(), _as(app, w.sender, w.planner):
+        sender_file = service.add_attachment(service.get_referral_or_404(public_id), "상담기록.pdf",
+                                             b"%PDF-1.4 sender", _Actor(w.planner.id)).public_id
+        db.session.commit()
+    _send(app, w, public_id)
+    with app.app_context(), _as(app, w.receiver, w.coordinator):
+        referral = service.get_referral_or_404(public_id)
+        assert service.get_attachment_or_404(referral, sender_file).filename == "상담기록.pdf"
+        own_file = service.add_attachment(referral, "안내문.pdf", b"%PDF-1.4 own", _Actor(w.coordinator.id)).public_id
+        db.session.commit()
+    with app.app_context(), acting_as(w.sender.id, w.planner.id):
+        from hanaro.clients import service as clients
+        from hanaro.clients.models import Consent
+
+        clients.withdraw_consent(db.session.get(Consent, w.consent.id), "본인 요청", _Actor(w.planner.id))
+        db.session.commit()
+    with app.app_context(), _as(app, w.receiver, w.coordinator):
+        referral = service.get_referral_or_404(public_id)
+        with pytest.raises(NotFound):
+            service.get_attachment_or_404(referral, sender_file)
+        assert service.get_attachment_or_404(referral, own_file).filename == "안내문.pdf"
+    with app.app_context(), _as(app, w.sender, w.planner):
+        assert service.get_attachment_or_404(service.get_referral_or_404(public_id), sender_file)

@@ -254,6 +254,13 @@ def consents_of(client: Client) -> list[Consent]:
     ))
 
 
+def listed_tenant_names(consents: list[Consent]) -> dict[int, list[str]]:
+    """For each consent that lists organisations, their names (one query for all consents)."""
+    ids = {tenant_id for consent in consents for tenant_id in consent.tenant_ids or ()}
+    names = dict(db.session.execute(select(Tenant.id, Tenant.name).where(Tenant.id.in_(ids))).all()) if ids else {}
+    return {consent.id: [names[t] for t in consent.tenant_ids if t in names] for consent in consents if consent.tenant_ids}
+
+
 def covers(consent: Consent, client: Client, tenant: Tenant, purpose: ConsentPurpose, day: date,
            health: bool = False) -> bool:
     if not consent.is_valid_on(day) or purpose.value not in consent.purposes:

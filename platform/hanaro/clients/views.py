@@ -107,11 +107,13 @@ def show(public_id):
 def _client_page(client, status=422, errors=None, form=None):
     """The client page; owners get the household, consents and edit forms, others read only."""
     own = client.tenant_id == g.active_tenant.id
+    consents = service.consents_of(client) if own else []
     return render_template(
         "clients/show.html",
         client=client,
         own=own,
-        consents=service.consents_of(client) if own else [],
+        consents=consents,
+        consent_tenant_names=service.listed_tenant_names(consents),
         household_members=client.household.members if own and client.household else [],
         relationship_labels=RELATIONSHIP_LABELS,
         vital_status_options=[(k.value, label) for k, label in VITAL_STATUS_LABELS.items()],

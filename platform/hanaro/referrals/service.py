@@ -69,7 +69,8 @@ def create(values: dict, client: Client, actor, case=None, resource=None, receiv
     if client.tenant_id != context.current_tenant_id():
         raise RuleViolation(_l("우리 기관 대상자만 의뢰할 수 있습니다."))
     receiver = _receiver(resource, receiver)
-    fields = [f for f in values.get("shared_fields") or DEFAULT_SHARED_FIELDS if f in SHAREABLE_FIELDS]
+    _check_case_open(case)
+    fields = _shared_fields(values["shared_fields"]) if "shared_fields" in values else list(DEFAULT_SHARED_FIELDS)
     referral = Referral(
         receiver_tenant_id=receiver.id, client_id=client.id, case_id=case.id if case else None,
         resource_id=resource.id if resource else None, rerouted_from_id=rerouted_from.id if rerouted_from else None,
@@ -96,6 +97,21 @@ def _receiver(resource, receiver: Tenant | None) -> Tenant:
     return receiver
 
 
+def _shared_fields(chosen) -> list[str]:
+    """What the sender chose to share; choosing nothing is refused, never widened to the defaults."""
+    fields = [f for f in chosen or () if f in SHAREABLE_FIELDS]
+    if not fields:
+        raise RuleViolation(_l("받는 기관에 보낼 대상자 정보를 하나 이상 고르세요."), field="shared_fields")
+    return fields
+
+
+def _check_case_open(case) -> None:
+    from ..cases.models import CaseStatus
+
+    if case is not None and case.status is CaseStatus.CLOSED:
+        raise RuleViolation(_l("종결된 사례에서는 의뢰할 수 없습니다. 사례를 다시 열거나 대상자 화면에서 의뢰하세요."))
+
+
 def _check_values(referral: Referral) -> None:
     if not (referral.requested_service or "").strip():
         raise RuleViolation(_l("요청하는 서비스를 입력하세요."), field="requested_service")
@@ -119,6 +135,10 @@ def send(referral: Referral, actor, confirm_duplicate: bool = False) -> None:
     now. Refused with the reason when no consent covers it."""
     states.check(referral.state, side_of(referral), "send")
     _check_values(referral)
+    if referral.case_id:
+        from ..cases import service as cases
+
+        _check_case_open(cases.case_by_id_or_404(referral.case_id))
     if open_duplicates(referral) and not confirm_duplicate:
         raise DuplicateWarning(_l("이 대상자는 같은 서비스나 기관에 진행 중인 의뢰가 있습니다. 그래도 보내려면 확인란을 선택하세요."),
                                field="confirm_duplicate")
@@ -390,11 +410,20 @@ def attachments(referral: Referral) -> list[ReferralAttachment]:
 
 
 def get_attachment_or_404(referral: Referral, public_id: str) -> ReferralAttachment:
+    """A file of the referral the active tenant may open. Once the client data is no longer shared
+    (consent withdrawn or expired), the receiver cannot open the sender's files either: they may
+    hold the same personal data. Its own uploads stay readable."""
     attachment = db.session.scalar(select(ReferralAttachment).where(
         ReferralAttachment.referral_id == referral.id, ReferralAttachment.public_id == public_id))
-    if attachment is None:
+    if attachment is None or not attachment_readable(referral, attachment):
         abort(404)
     return attachment
+
+
+def attachment_readable(referral: Referral, attachment: ReferralAttachment) -> bool:
+    if side_of(referral) is not Side.RECEIVER or attachment.actor_tenant_id == referral.receiver_tenant_id:
+        return side_of(referral) is not None
+    return shared_client(referral) is not None
 
 
 # -- lists ---------------------------------------------------------------------------------------------
@@ -541,7 +570,7 @@ def update_draft(referral: Referral, values: dict) -> None:
             setattr(referral, name, values[name])
     if values.get("urgency"):
         referral.urgency = Urgency(values["urgency"])
-    if values.get("shared_fields"):
-        referral.shared_fields = [f for f in values["shared_fields"] if f in SHAREABLE_FIELDS]
+    if "shared_fields" in values:
+        referral.shared_fields = _shared_fields(values["shared_fields"])
     _check_values(referral)
     db.session.flush()

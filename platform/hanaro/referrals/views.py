@@ -548,8 +548,6 @@ def download(public_id, file_id):
     referral = service.get_referral_or_404(public_id)
     attachment = service.get_attachment_or_404(referral, file_id)
     if service.side_of(referral) is Side.RECEIVER:
-        if attachment.actor_tenant_id != referral.receiver_tenant_id and service.shared_client(referral) is None:
-            abort(404)
         service.record_receiver_view(referral)
     else:
         record_access(db.session.get(Client, referral.client_id), AccessAction.VIEW, what="referral")
