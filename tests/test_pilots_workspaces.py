@@ -2,6 +2,7 @@
 coordinators may change, and feature switches decided in one place."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -275,6 +276,29 @@ def test_the_menu_shows_pilots_to_tenants_that_run_or_take_part(world):
     for user in (world.coordinator, world.province_worker, world.dong_worker, world.ngo_worker):
         header = world.client_for(user).get("/").get_data(as_text=True).split("<main", 1)[0]
         assert 'href="/pilots"' in header and "시범사업" in header, user.display_name
+
+
+def _section_menu(client, url):
+    page = client.get(url).get_data(as_text=True)
+    if 'aria-label="시범사업 메뉴"' not in page:
+        return None
+    menu = page.split('aria-label="시범사업 메뉴"', 1)[1].split("</nav>", 1)[0]
+    return re.findall(r'href="([^"]+)"', menu)
+
+
+def test_the_pilot_screens_have_their_own_menu_by_feature_and_role(world):
+    world.switch("pilot_feedback", SwitchState.PILOT)
+    coordinator = _section_menu(world.client_for(world.coordinator), "/pilots")
+    assert coordinator == ["/pilots", "/feedback/board", "/feedback/mine", "/feedback/changes", "/care-meetings",
+                           "/care-meetings/actions", "/pilot-metrics/"]
+    participant = _section_menu(world.client_for(world.dong_worker), world.url())
+    assert "/feedback/board" not in participant and "/feedback/mine" in participant and "/care-meetings" in participant
+    world.switch("care_meetings", SwitchState.OFF)
+    assert "/care-meetings" not in _section_menu(world.client_for(world.dong_worker), "/pilots")
+    assert _section_menu(world.client_for(world.dong_worker), "/") is None  # only on the pilot screens
+    for link in coordinator:  # every entry opens for the coordinator
+        if "care-meetings" not in link:
+            assert world.client_for(world.coordinator).get(link).status_code == 200, link
 
 
 # -- what only the coordinators change -------------------------------------------------------------------

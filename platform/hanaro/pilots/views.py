@@ -21,11 +21,17 @@ from ..core.rules import RuleViolation
 from ..core.web import fragment_target
 from ..tenancy import service as tenancy
 from ..tenancy.models import TENANT_KIND_LABELS
-from . import service
+from . import navigation, service
 from .features import FEATURES
 from .models import PHASE_LABELS, WORKSPACE_STATUS_LABELS, Phase, SwitchState
 
 bp = Blueprint("pilots", __name__, url_prefix="/pilots")
+
+@bp.app_template_global()
+def pilot_section_links() -> list[tuple[str, str]]:
+    """The pilot screens' own menu for base.html (empty elsewhere)."""
+    return navigation.section_links()
+
 
 SWITCH_LABELS = {SwitchState.OFF: _l("끄기"), SwitchState.PILOT: _l("시범 기관만"), SwitchState.EVERYONE: _l("전체")}
 
