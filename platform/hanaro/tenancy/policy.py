@@ -245,6 +245,28 @@ class SameProvince(Rule):
 
 
 @dataclass(frozen=True)
+class ProvinceOfOwner(Rule):
+    """The active tenant is a province (광역) and the row's owner lies in it: a province reads
+    what its municipalities keep (facility oversight). Compares the tenants' ``province_code``."""
+
+    def _owners(self, tenant_id):
+        owner = table("tenants", column("id"), column("province_code")).alias("owner")
+        viewer = table("tenants", column("id"), column("province_code"), column("kind")).alias("viewer")
+        return (select(owner.c.id).join(viewer, viewer.c.province_code == owner.c.province_code)
+                .where(viewer.c.id == tenant_id, viewer.c.kind == "province"))
+
+    def orm(self, cls, tenant_id, user_id):
+        return cls.tenant_id.in_(self._owners(tenant_id))
+
+    def sql(self, table_name):
+        return (f"{table_name}.tenant_id IN (SELECT o.id FROM tenants o JOIN tenants v "
+                f"ON v.province_code = o.province_code WHERE v.id = {RLS_TENANT} AND v.kind = 'province')")
+
+    def allows(self, obj, tenant_id, user_id, session):
+        return False  # the province reads; the supervising municipality writes
+
+
+@dataclass(frozen=True)
 class AgreementPartner(Rule):
     """The active tenant has an agreement with the row's owner that is in force today (not revoked,
     within its dates) and covers ``record_kind``, in either direction."""
