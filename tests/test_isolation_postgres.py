@@ -85,9 +85,10 @@ def world(app, superuser_engine):
             session.add(Region(code="9810000000", name="격리시험시", level=RegionLevel.PROVINCE))
             # Two provinces, so region-scoped sharing has someone to keep out.
             provinces = ["9800000000", "9810000000"]
+            # The first two are the provinces' own tenants (oversight: a province reads its municipalities').
             tenants = [
-                Tenant(code=f"iso-{i}", name=f"격리기관{i}", kind=TenantKind.NGO, region_code=provinces[i % 2],
-                       province_code=provinces[i % 2])
+                Tenant(code=f"iso-{i}", name=f"격리기관{i}", kind=TenantKind.PROVINCE if i < 2 else TenantKind.NGO,
+                       region_code=provinces[i % 2], province_code=provinces[i % 2])
                 for i in range(TENANT_COUNT)
             ]
             users = [User(email=f"iso{i}@test.example", display_name=f"격리{i}") for i in range(60)]
@@ -117,10 +118,14 @@ def world(app, superuser_engine):
         ids = {"tenants": [t.id for t in tenants], "users": [u.id for u in users]}
     yield ids
     with superuser_engine.begin() as connection:
-        connection.execute(text("ALTER TABLE access_log DISABLE TRIGGER USER"))
+        from hanaro.oversight.models import APPEND_ONLY_TABLES
+
+        for table in ("access_log", *APPEND_ONLY_TABLES):
+            connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
         tables = ", ".join(t.name for t in db.metadata.sorted_tables if t.name not in ("case_types", "need_domains"))
         connection.execute(text(f"TRUNCATE {tables} CASCADE"))
-        connection.execute(text("ALTER TABLE access_log ENABLE TRIGGER USER"))
+        for table in ("access_log", *APPEND_ONLY_TABLES):
+            connection.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
 
 
 def _add_clients_and_cases(session, tenants, users, rng):
@@ -173,6 +178,7 @@ def _add_clients_and_cases(session, tenants, users, rng):
             session.commit()
     _add_referrals(session, tenants, users, rng)
     _add_pilots(session, tenants, users, rng)
+    _add_oversight(session, tenants, users)
 
 
 def _add_referrals(session, tenants, users, rng):
@@ -263,6 +269,99 @@ def _add_pilots(session, tenants, users, rng):
             session.commit()
 
 
+def _add_oversight(session, tenants, users):
+    """Municipalities 2-5 (2, 4 in the first province, 3, 5 in the second) each supervise two
+    facilities: one on the platform (tenants 6-9), one not. Each has status reports from both sides,
+    a template, a planned special inspection (hidden from the facility), a planned regular one, and a
+    completed one with items, a photo, findings, actions answered by the facility (evidence, events)
+    and decided, a sanction with a correction, a cycle and an evaluation. Tenants 10 and 11 are
+    outsiders; 0 and 1 are the provinces."""
+    from hanaro.oversight.models import (ActionEvent, ChecklistTemplate, ChecklistTemplateItem, CorrectiveAction,
+                                         Evaluation, EvaluationCycle, Facility, FacilityStatus, Finding, Inspection,
+                                         InspectionItem, OversightFile, Sanction, SanctionFinding)
+
+    for n, municipality in enumerate(tenants[2:6]):
+        facility_tenant = tenants[6 + n]
+        with acting_as(municipality.id, users[6].id):
+            facilities = [Facility(name=f"격리시설{n}-{k}", facility_type="elderly", operator_kind="corporation",
+                                   operator_name="격리법인", licence_number=f"L-{n}-{k}", licence_date=date(2020, 1, 1),
+                                   capacity=30, address="격리로 1", facility_tenant_id=facility_tenant.id if k == 0 else None)
+                          for k in range(2)]
+            session.add_all(facilities)
+            session.flush()
+            template = ChecklistTemplate(name="격리 점검표", facility_type="elderly", source_key="elderly")
+            session.add(template)
+            session.flush()
+            session.add(ChecklistTemplateItem(template_id=template.id, area="staffing", position=1, text="인력 기준"))
+            cycle = EvaluationCycle(year=2025, facility_type="elderly", name="2025 평가",
+                                    areas=[{"code": "a", "label": "영역", "max_score": 100}])
+            session.add(cycle)
+            session.flush()
+            actions = []
+            for facility in facilities:
+                f = dict(facility_id=facility.id)
+                session.add(FacilityStatus(**f, residents=20, staff_count=9, reporter_tenant_id=municipality.id))
+                session.add_all([
+                    Inspection(**f, kind="special", planned_on=date(2026, 12, 1)),
+                    Inspection(**f, kind="regular", planned_on=date(2026, 12, 2)),
+                ])
+                done = Inspection(**f, kind="regular", status="completed", planned_on=date(2026, 3, 1),
+                                  conducted_on=date(2026, 3, 2), template_id=template.id)
+                session.add(done)
+                session.flush()
+                item = InspectionItem(**f, inspection_id=done.id, area="staffing", position=1, text="인력 기준",
+                                      result="non_compliant")
+                session.add(item)
+                session.flush()
+                session.add(OversightFile(**f, kind="photo", inspection_id=done.id, item_id=item.id, filename="p.jpg",
+                                          content_type="image/jpeg", size=3, content=b"\xff\xd8\xff",
+                                          uploader_tenant_id=municipality.id))
+                findings = [Finding(**f, inspection_id=done.id, item_id=item.id, area="staffing", description="인력 부족")
+                            for _ in range(2)]
+                session.add_all(findings)
+                session.flush()
+                for finding in findings:
+                    action = CorrectiveAction(**f, finding_id=finding.id, inspection_id=done.id, requirement="충원",
+                                              due_on=date(2026, 4, 1))
+                    session.add(action)
+                    session.flush()
+                    session.add(ActionEvent(**f, action_id=action.id, action="request", to_state="requested",
+                                            actor_tenant_id=municipality.id))
+                    actions.append((facility, action.id))
+                sanction = Sanction(**f, sanction_type="improvement_order", legal_basis="사회복지사업법 제40조",
+                                    reason="인력 기준 위반", decided_on=date(2026, 5, 1), effective_from=date(2026, 5, 1))
+                session.add(sanction)
+                session.flush()
+                session.add(SanctionFinding(**f, sanction_id=sanction.id, finding_id=findings[0].id))
+                session.add(Sanction(**f, sanction_type="improvement_order", legal_basis="사회복지사업법 제40조",
+                                     reason="인력 기준 위반", decided_on=date(2026, 5, 1), effective_from=date(2026, 5, 2),
+                                     corrects_id=sanction.id, correction_reason="시행일 정정"))
+                session.add(Evaluation(**f, cycle_id=cycle.id, year=2025, facility_type="elderly", scores=[], total=85,
+                                       max_total=100, grade="B", evaluated_on=date(2025, 10, 1)))
+            session.commit()
+            facility_id, on_platform = facilities[0].id, [a for fac, a in actions if fac is facilities[0]]
+        with acting_as(facility_tenant.id, users[7].id):  # the facility answers one action and reports
+            f = dict(tenant_id=municipality.id, facility_id=facility_id)
+            session.add(FacilityStatus(**f, residents=21, staff_count=10, reporter_tenant_id=facility_tenant.id))
+            action = session.scalar(select(CorrectiveAction).where(CorrectiveAction.id == on_platform[0]))
+            action.state, action.answer = "answered", "충원 완료"
+            event = ActionEvent(**f, action_id=action.id, action="answer", from_state="requested", to_state="answered",
+                                actor_tenant_id=facility_tenant.id)
+            session.add(event)
+            session.flush()
+            session.add(OversightFile(**f, kind="evidence", action_id=action.id, event_id=event.id, filename="e.pdf",
+                                      content_type="application/pdf", size=4, content=b"%PDF",
+                                      uploader_tenant_id=facility_tenant.id))
+            session.commit()
+        with acting_as(municipality.id, users[6].id):  # and the inspector accepts it
+            action = session.scalar(select(CorrectiveAction).where(CorrectiveAction.id == on_platform[0]))
+            action.state = "accepted"
+            session.add(ActionEvent(tenant_id=municipality.id, facility_id=facility_id, action_id=action.id,
+                                    action="accept", from_state="answered", to_state="accepted",
+                                    actor_tenant_id=municipality.id))
+            session.commit()
+
+
 def _orm_only(superuser_engine, model, tenant_id, user_id) -> set[int]:
     """Rows the ORM filter lets through, on a connection RLS does not restrict (superuser)."""
     with Session(bind=superuser_engine) as session, acting_as(tenant_id, user_id):
@@ -316,6 +415,55 @@ def test_the_pilot_rows_of_the_world_are_shared_with_some_tenants_and_kept_from_
         owners = sum(1 for n in seen if n)
         assert total and max(seen) > 0 and min(seen) < total, table
         assert owners > 3, table  # not only the three coordinating tenants: participants see rows too
+    app_engine.dispose()
+
+
+OVERSIGHT_TABLES = ("oversight_facilities", "oversight_facility_statuses", "oversight_inspections",
+                    "oversight_inspection_items", "oversight_findings", "oversight_corrective_actions",
+                    "oversight_action_events", "oversight_files", "oversight_sanctions", "oversight_sanction_findings",
+                    "oversight_evaluations")
+
+
+@pytest.mark.committed
+def test_oversight_rows_reach_the_municipality_its_province_and_the_facility_and_nobody_else(app, world,
+                                                                                          superuser_engine):
+    app_engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    tenants = world["tenants"]
+    # table -> (the province reads it, the facility reads its own facility's part of it)
+    readers = {**{table: (True, True) for table in OVERSIGHT_TABLES},
+               "oversight_evaluation_cycles": (True, False), "oversight_checklist_templates": (False, False),
+               "oversight_checklist_template_items": (False, False)}
+    for table, (province_reads, facility_reads) in readers.items():
+        with superuser_engine.connect() as connection:
+            total = connection.execute(text(f"select count(*) from {table}")).scalar()
+            by_owner = dict(connection.execute(text(f"select tenant_id, count(*) from {table} group by tenant_id")).all())
+        seen = {t: _rls_only(app_engine, table, t, None) for t in tenants}
+        assert set(by_owner) == set(tenants[2:6]), table
+        for municipality in tenants[2:6]:
+            assert len(seen[municipality]) == by_owner[municipality], table  # its own, nobody else's
+        for province, municipalities in ((tenants[0], tenants[2:6:2]), (tenants[1], tenants[3:6:2])):
+            expected = sum(by_owner[m] for m in municipalities) if province_reads else 0
+            assert len(seen[province]) == expected, table
+        assert province_reads is (sum(len(seen[p]) for p in tenants[:2]) == total), table
+        assert not seen[tenants[10]] and not seen[tenants[11]], table  # outsiders see nothing
+        facility_rows = [len(seen[t]) for t in tenants[6:10]]
+        if facility_reads:  # its own facility's records: fewer than its municipality keeps
+            assert all(0 < n < by_owner[m] for n, m in zip(facility_rows, tenants[2:6])), table
+        else:
+            assert facility_rows == [0, 0, 0, 0], table
+    app_engine.dispose()
+
+
+@pytest.mark.committed
+def test_a_planned_special_inspection_is_hidden_from_the_facility_by_both_enforcers(app, world, superuser_engine):
+    from hanaro.oversight.models import Inspection
+
+    app_engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    facility_tenant = world["tenants"][6]
+    with Session(bind=superuser_engine) as session, acting_as(facility_tenant, None):
+        kinds = sorted((i.kind.value, i.status.value) for i in session.scalars(select(Inspection)))
+    assert kinds == [("regular", "completed"), ("regular", "planned")]
+    assert len(_rls_only(app_engine, "oversight_inspections", facility_tenant, None)) == 2
     app_engine.dispose()
 
 

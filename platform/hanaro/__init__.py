@@ -102,6 +102,7 @@ def _register_models() -> None:
     from .cases import models as _cases  # noqa: F401
     from .clients import models as _clients  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
+    from .oversight import guard as _oversight_guard  # noqa: F401  (models, and sanctions stay append-only)
     from .pilots import models as _pilots  # noqa: F401
     from .referrals import models as _referrals  # noqa: F401
     from .resources import models as _resources  # noqa: F401

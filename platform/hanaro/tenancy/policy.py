@@ -252,15 +252,16 @@ class ProvinceOfOwner(Rule):
     def _owners(self, tenant_id):
         owner = table("tenants", column("id"), column("province_code")).alias("owner")
         viewer = table("tenants", column("id"), column("province_code"), column("kind")).alias("viewer")
-        return (select(owner.c.id).join(viewer, viewer.c.province_code == owner.c.province_code)
-                .where(viewer.c.id == tenant_id, viewer.c.kind == "province"))
+        province = (select(viewer.c.province_code).where(viewer.c.id == tenant_id, viewer.c.kind == "province")
+                    .scalar_subquery())
+        return select(owner.c.id).where(owner.c.province_code == province)
 
     def orm(self, cls, tenant_id, user_id):
         return cls.tenant_id.in_(self._owners(tenant_id))
 
     def sql(self, table_name):
-        return (f"{table_name}.tenant_id IN (SELECT o.id FROM tenants o JOIN tenants v "
-                f"ON v.province_code = o.province_code WHERE v.id = {RLS_TENANT} AND v.kind = 'province')")
+        return (f"{table_name}.tenant_id IN (SELECT o.id FROM tenants o WHERE o.province_code = "
+                f"(SELECT v.province_code FROM tenants v WHERE v.id = {RLS_TENANT} AND v.kind = 'province'))")
 
     def allows(self, obj, tenant_id, user_id, session):
         return False  # the province reads; the supervising municipality writes
