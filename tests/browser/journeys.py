@@ -7,11 +7,15 @@ their own expectations; these steps only fill in forms and follow links.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 try:
     from playwright.sync_api import expect
 except ImportError:  # conftest skips the folder (or fails it under HANARO_REQUIRE_SERVICES=1)
     expect = None
+
+from ..conftest import ARTIFACTS
+from .conftest import DEMO_PASSWORD, BrowserLog, _watch
 
 
 def tick(control) -> None:
@@ -44,6 +48,40 @@ def use_tenant(page, name: str) -> None:
         switcher.select_option(value)  # submits itself (static/js/hanaro.js)
         expect(page.get_by_label("기관 전환")).to_have_value(value)
     expect(page.get_by_role("heading", level=1)).to_have_text(name)
+
+
+def sign_in(page, email: str) -> None:
+    """The login form, in any browser (the ``sign_in`` fixture drives only ``page``)."""
+    if not page.url.endswith("/login"):
+        page.goto("/login")
+    page.get_by_label("이메일").fill(email)
+    page.get_by_label("비밀번호").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="로그인", exact=True).click()
+    page.wait_for_url(re.compile(r"/$"))
+
+
+@contextmanager
+def another_person(browser, live_server, request, who: str):
+    """A second person at their own desk: a fresh ko-KR browser context, watched like ``page``
+    (yields the page and its BrowserLog); on failure its screenshot is saved beside the
+    conftest's one of ``page``, named after ``who``."""
+    log = BrowserLog(origin=live_server)
+    context = browser.new_context(locale="ko-KR", timezone_id="Asia/Seoul", base_url=live_server)
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        _watch(page, log)
+        try:
+            yield page, log
+        except BaseException:
+            ARTIFACTS.mkdir(exist_ok=True)
+            try:
+                page.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}-{who}.png"), full_page=True)
+            except Exception as error:  # noqa: BLE001 - a screenshot must not hide the failure
+                print(f"could not save the {who} failure screenshot: {error}")
+            raise
+    finally:
+        context.close()
 
 
 def goto(page, path: str):
