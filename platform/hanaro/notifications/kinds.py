@@ -28,6 +28,8 @@ _CASE = _l("사례관리")
 _CLIENT = _l("대상자 정보 공유")
 _RESOURCE = _l("자원")
 _PILOT = _l("시범사업")
+_OVERSIGHT = _l("지도점검")
+_OVERSIGHT_ROLES = (Role.INSPECTOR, Role.TENANT_ADMIN)
 _REFERRAL_ROLES = (Role.REFERRAL_COORDINATOR, Role.CASE_MANAGER, Role.TENANT_ADMIN)
 _CASE_ROLES = (Role.CASE_MANAGER, Role.TENANT_ADMIN)
 _RESOURCE_ROLES = (Role.RESOURCE_REGISTRAR, Role.TENANT_ADMIN)
@@ -49,6 +51,13 @@ KINDS: dict[str, Kind] = {k.code: k for k in (
          (Role.CASE_MANAGER, Role.REFERRAL_COORDINATOR, Role.TENANT_ADMIN)),
     Kind("resource_verify_soon", _RESOURCE, _l("자원 정보 확인 기한이 다가올 때"), False, _RESOURCE_ROLES),
     Kind("resource_stale", _RESOURCE, _l("확인하지 않은 자원 정보가 숨겨졌을 때"), False, _RESOURCE_ROLES),
+    Kind("oversight_inspection", _OVERSIGHT, _l("지도점검 일정이 잡히거나 취소되었을 때"), True, _OVERSIGHT_ROLES),
+    Kind("oversight_result", _OVERSIGHT, _l("지도점검 결과가 통보되었을 때"), True, _OVERSIGHT_ROLES),
+    Kind("oversight_action_answered", _OVERSIGHT, _l("시설이 시정 조치 결과를 제출했을 때"), True, _OVERSIGHT_ROLES),
+    Kind("oversight_action_decided", _OVERSIGHT, _l("제출한 조치 결과가 확인되거나 보완 요구되었을 때, 기한이 바뀌었을 때"),
+         True, _OVERSIGHT_ROLES),
+    Kind("oversight_action_overdue", _OVERSIGHT, _l("시정 조치 기한이 지났을 때"), True, _OVERSIGHT_ROLES),
+    Kind("oversight_sanction", _OVERSIGHT, _l("행정처분이 등록되거나 정정되었을 때"), True, _OVERSIGHT_ROLES),
     Kind("pilot_feedback", _PILOT, _l("보낸 현장 의견의 처리 상태가 바뀌거나 답글이 달렸을 때"), True,
          (Role.PILOT_COORDINATOR, Role.TENANT_ADMIN)),
 )}
