@@ -289,7 +289,7 @@ def _section_menu(client, url):
 def test_the_pilot_screens_have_their_own_menu_by_feature_and_role(world):
     world.switch("pilot_feedback", SwitchState.PILOT)
     coordinator = _section_menu(world.client_for(world.coordinator), "/pilots")
-    assert coordinator == ["/pilots", "/feedback/board", "/feedback/mine", "/feedback/changes", "/care-meetings",
+    assert coordinator == ["/pilots", "/feedback/board", "/feedback/mine", "/care-meetings",
                            "/care-meetings/actions", "/pilot-metrics/"]
     participant = _section_menu(world.client_for(world.dong_worker), world.url())
     assert "/feedback/board" not in participant and "/feedback/mine" in participant and "/care-meetings" in participant

@@ -20,8 +20,7 @@ def section_links() -> list[tuple[str, str]]:
     if features.is_enabled("pilot_feedback", tenant_id):
         if feedback.is_pilot_coordinator() and feedback.coordinated_workspace() is not None:
             links.append(("feedback.board", str(_l("현장 의견 분류"))))
-        links.append(("feedback.mine", str(_l("우리 기관 의견"))))
-        links.append(("feedback.changes", str(_l("반영 소식"))))
+        links.append(("feedback.mine", str(_l("현장 의견"))))  # tabs there: mine, my organisation's, what changed: mine, my organisation's, what changed
     if features.is_enabled("care_meetings", tenant_id):
         links.append(("care_meetings.index", str(_l("지역케어회의"))))
         links.append(("care_meetings.tasks", str(_l("후속 조치"))))
