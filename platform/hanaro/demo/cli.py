@@ -53,3 +53,20 @@ def apply_referrals():
         raise click.ClickException(str(missing)) from None
     db.session.commit()
     click.echo(referrals.summary(result))
+
+
+@demo_cli.command("pilots")
+@with_appcontext
+def apply_pilots():
+    """Feedback from the field in every column of the Jeju pilot's triage board and two regional
+    care meetings (idempotent; needs `flask demo caseload` and `flask demo referrals` first)."""
+    if not current_app.config["HANARO_DEMO"]:
+        raise click.ClickException("demo data exists only in demo mode (HANARO_DEMO=1)")
+    from . import pilots
+
+    try:
+        result = pilots.apply()
+    except pilots.MissingDemoData as missing:  # raised before anything is written
+        raise click.ClickException(str(missing)) from None
+    db.session.commit()
+    click.echo(pilots.summary(result))
