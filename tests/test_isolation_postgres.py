@@ -179,6 +179,7 @@ def _add_clients_and_cases(session, tenants, users, rng):
     _add_referrals(session, tenants, users, rng)
     _add_pilots(session, tenants, users, rng)
     _add_oversight(session, tenants, users)
+    _add_campaigns(session, tenants, users)
 
 
 def _add_referrals(session, tenants, users, rng):
@@ -362,6 +363,49 @@ def _add_oversight(session, tenants, users):
             session.commit()
 
 
+def _add_campaigns(session, tenants, users):
+    """Two organisers (tenants 0 and 1), each with a campaign in preparation and an open one, both
+    inviting four tenants (8 and 9 are invited by both); every invitee nominates one of its clients
+    into the open campaign, with household keys (8 and 9 share one: a duplicate), and the organiser
+    flags them. Tenants 2-5 take no part."""
+    from hanaro.clients.models import Client
+    from hanaro.campaigns.models import Campaign, Flag, Invitation, Nomination, NominationKey
+
+    for organiser, invitees in ((tenants[0], tenants[6:10]), (tenants[1], tenants[8:12])):
+        with acting_as(organiser.id, None):
+            campaigns = [Campaign(title=f"격리 캠페인 {status}", category="kimjang", item_description="김장김치",
+                                  quantity=100, unit="상자", per_household=1, opens_on=date(2026, 11, 1),
+                                  closes_on=date(2026, 11, 30), status=status)
+                         for status in ("preparation", "open")]
+            session.add_all(campaigns)
+            session.flush()
+            for campaign in campaigns:
+                for invitee in invitees:
+                    session.add(Invitation(campaign_id=campaign.id, nominator_tenant_id=invitee.id, quota=2))
+            session.commit()
+            open_id = campaigns[1].id
+        nominations = []
+        for invitee in invitees:
+            with acting_as(invitee.id, users[6].id):
+                client_id = session.scalar(select(Client.id).where(Client.tenant_id == invitee.id).limit(1))
+                nomination = Nomination(tenant_id=organiser.id, campaign_id=open_id, nominator_tenant_id=invitee.id,
+                                        client_id=client_id, reason="격리 추천", quantity=1, dong_code="9800000000",
+                                        snapshot={"name": "격리"})
+                session.add(nomination)
+                session.flush()
+                shared = "shared" if invitee in tenants[8:10] else f"own-{invitee.id}"
+                for kind, digest in (("person", f"p-{invitee.id}"), ("address", shared)):
+                    session.add(NominationKey(tenant_id=organiser.id, campaign_id=open_id, nomination_id=nomination.id,
+                                              nominator_tenant_id=invitee.id, kind=kind, digest=digest))
+                session.commit()
+                nominations.append((nomination.id, invitee.id))
+        with acting_as(organiser.id, users[7].id):
+            for nomination_id, nominator_id in nominations:
+                session.add(Flag(campaign_id=open_id, nomination_id=nomination_id, nominator_tenant_id=nominator_id,
+                                 kind="over_nominator_quota", details={"quota": 2, "rank": 3}))
+            session.commit()
+
+
 def _orm_only(superuser_engine, model, tenant_id, user_id) -> set[int]:
     """Rows the ORM filter lets through, on a connection RLS does not restrict (superuser)."""
     with Session(bind=superuser_engine) as session, acting_as(tenant_id, user_id):
@@ -415,6 +459,35 @@ def test_the_pilot_rows_of_the_world_are_shared_with_some_tenants_and_kept_from_
         owners = sum(1 for n in seen if n)
         assert total and max(seen) > 0 and min(seen) < total, table
         assert owners > 3, table  # not only the three coordinating tenants: participants see rows too
+    app_engine.dispose()
+
+
+CAMPAIGN_TABLES = ("campaign_invitations", "campaign_nominations", "campaign_nomination_keys", "campaign_flags")
+
+
+@pytest.mark.committed
+def test_campaign_rows_reach_the_organiser_and_the_nominator_they_name_and_nobody_else(app, world, superuser_engine):
+    app_engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    tenants = world["tenants"]
+    for table in CAMPAIGN_TABLES:
+        with superuser_engine.connect() as connection:
+            by_owner = dict(connection.execute(text(f"select tenant_id, count(*) from {table} group by tenant_id")).all())
+            by_nominator = dict(connection.execute(
+                text(f"select nominator_tenant_id, count(*) from {table} group by nominator_tenant_id")).all())
+        assert set(by_owner) == {tenants[0], tenants[1]}, table
+        for organiser in tenants[:2]:
+            assert len(_rls_only(app_engine, table, organiser, None)) == by_owner[organiser], table
+        for nominator in tenants[6:12]:
+            seen = _rls_only(app_engine, table, nominator, None)
+            assert len(seen) == by_nominator[nominator] > 0, table  # the rows naming it, both organisers'
+        for outsider in tenants[2:6]:
+            assert not _rls_only(app_engine, table, outsider, None), table
+    # Campaigns: the organiser's own two; an invitee only the open ones (never one in preparation).
+    campaigns = {t: _rls_only(app_engine, "campaigns", t, None) for t in tenants}
+    assert [len(campaigns[t]) for t in tenants] == [2, 2, 0, 0, 0, 0, 1, 1, 2, 2, 1, 1]
+    with superuser_engine.connect() as connection:
+        preparing = set(connection.execute(text("select id from campaigns where status = 'preparation'")).scalars())
+    assert len(preparing) == 2 and not preparing & set().union(*(campaigns[t] for t in tenants[6:12]))
     app_engine.dispose()
 
 

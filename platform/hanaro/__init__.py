@@ -99,6 +99,7 @@ def _connect_rls_to_context() -> None:
 def _register_models() -> None:
     from .accounts import models as _accounts  # noqa: F401
     from .audit import models as _audit  # noqa: F401
+    from .campaigns import models as _campaigns  # noqa: F401
     from .cases import models as _cases  # noqa: F401
     from .clients import models as _clients  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
