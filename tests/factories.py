@@ -327,3 +327,88 @@ def _resource(self, tenant, name=None, scope="private", staff_scope="private", c
 
 
 Factory.resource = _resource
+
+
+# -- facility oversight (appended by the oversight work) ---------------------------------------------------
+
+class OversightWorld:
+    """A province with two municipalities, one of which (``city``) supervises three facilities:
+    two on the platform (``home_a``, ``home_b`` are their own tenants) and one on paper; another
+    province with its municipality; and an NGO. Users: two inspectors of the city, staff of each
+    facility tenant, a province viewer, an inspector of the neighbouring city, a far province
+    viewer and an NGO worker."""
+
+    def __init__(self, make):
+        self.make = make
+        province = make.province()
+        city_region = make.region(level=RegionLevel.MUNICIPALITY, parent_code=province.code, name="시험시")
+        other_region = make.region(level=RegionLevel.MUNICIPALITY, parent_code=province.code, name="이웃시")
+        self.dong = make.region(level=RegionLevel.DONG, parent_code=city_region.code, name="시험동")
+        far = make.province(code="9910000000", name="먼특별자치도")
+        far_region = make.region(level=RegionLevel.MUNICIPALITY, parent_code=far.code, name="먼시")
+        self.province = make.tenant(name="시험특별자치도청", kind=TenantKind.PROVINCE, region=province)
+        self.city = make.tenant(name="시험시청", kind=TenantKind.MUNICIPALITY, region=city_region)
+        self.other_city = make.tenant(name="이웃시청", kind=TenantKind.MUNICIPALITY, region=other_region)
+        self.far_province = make.tenant(name="먼도청", kind=TenantKind.PROVINCE, region=far)
+        self.far_city = make.tenant(name="먼시청", kind=TenantKind.MUNICIPALITY, region=far_region)
+        self.home_a = make.tenant(name="햇살요양원", kind=TenantKind.FACILITY, region=self.dong)
+        self.home_b = make.tenant(name="바다요양원", kind=TenantKind.FACILITY, region=self.dong)
+        self.ngo = make.tenant(name="나눔단체", kind=TenantKind.NGO, region=province)
+        self.inspector = make.member(self.city, roles=["inspector"], name="김점검")
+        self.inspector2 = make.member(self.city, roles=["inspector"], name="이점검")
+        self.staff_a = make.member(self.home_a, roles=["tenant_admin"], name="박시설")
+        self.staff_b = make.member(self.home_b, roles=["tenant_admin"], name="최시설")
+        self.province_staff = make.member(self.province, roles=["viewer"])
+        self.other_inspector = make.member(self.other_city, roles=["inspector"])
+        self.far_staff = make.member(self.far_province, roles=["viewer"])
+        self.ngo_worker = make.member(self.ngo, roles=["case_manager"])
+        self.facility_a = self.facility("햇살요양원", "제2020-1호", self.home_a)
+        self.facility_b = self.facility("바다요양원", "제2020-2호", self.home_b)
+        self.facility_paper = self.facility("종이요양원", "제2020-3호")
+
+    def acting(self, tenant, user=None):
+        """``with world.acting(tenant, user) as session:`` — commits at the end."""
+        return self.make.as_tenant(tenant, user)
+
+    def facility(self, name, licence_number, own_tenant=None, facility_type="elderly", supervisor=None,
+                 inspector=None):
+        from hanaro.oversight import service
+
+        with self.acting(supervisor or self.city, inspector or self.inspector):
+            return service.register_facility(
+                {"name": name, "facility_type": facility_type, "operator_kind": "corporation",
+                 "operator_name": "사회복지법인 시험", "licence_number": licence_number, "licence_date": date(2020, 3, 1),
+                 "capacity": 30, "address": "시험로 1", "dong_code": self.dong.code if supervisor is None else None,
+                 "facility_tenant": own_tenant.code if own_tenant else None}, inspector or self.inspector)
+
+    def conduct(self, facility, findings=("인력 배치기준 미달", "소방훈련 기록 없음"), due_on=None, kind="regular",
+                conducted_on=None, complete=True):
+        """An inspection of ``facility`` by the city, planned and conducted through the services
+        with a copy of the default checklist, every item compliant except the first ``len(findings)``,
+        one finding each requiring a corrective action due ``due_on`` (in 30 days unless given).
+        Returns (inspection, findings, actions) as public ids."""
+        from hanaro.core import clock
+        from datetime import timedelta
+
+        from hanaro.oversight import checklists, inspections, service
+
+        conducted_on = conducted_on or clock.today()
+        with self.acting(self.city, self.inspector):
+            facility = service.get_facility_or_404(facility.public_id)
+            template = checklists.copy_default(facility.facility_type.value, self.inspector)
+            inspection = inspections.plan(facility, {"kind": kind, "planned_on": conducted_on,
+                                                     "inspectors": [self.inspector.public_id],
+                                                     "template": template.public_id}, self.inspector)
+            inspections.start(inspection, {"conducted_on": conducted_on}, self.inspector)
+            items = inspections.items(inspection)
+            inspections.record_results(inspection, {i.position: {"result": "compliant"} for i in items}, self.inspector)
+            made = [inspections.add_finding(inspection, {
+                "item": n, "description": text, "requires_action": True, "requirement": f"{text} 시정",
+                "due_on": due_on or conducted_on + timedelta(days=30)}, self.inspector)
+                for n, text in enumerate(findings, 1)]
+            if complete:
+                inspections.complete(inspection, {"summary": "전반적으로 양호"}, self.inspector)
+            return inspection.public_id, [f.public_id for f in made], [f.action.public_id for f in made]
+
+
+Factory.oversight_world = lambda self: OversightWorld(self)
