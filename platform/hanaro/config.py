@@ -47,6 +47,11 @@ def from_environment() -> dict:
         "MAIL_FILE_DIR": os.environ.get("MAIL_FILE_DIR", str(REPO_ROOT / "var" / "mail")),
         # Links in e-mails are absolute: where users reach this installation.
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Resource distribution campaigns: the resident registry the checks ask (a CSV of status
+        # changes, or "module:Class" for a live link) and the concentration period in days.
+        "RESIDENT_REGISTRY_CSV": os.environ.get("HANARO_RESIDENT_REGISTRY_CSV") or None,
+        "RESIDENT_REGISTRY": os.environ.get("HANARO_RESIDENT_REGISTRY") or None,
+        "CAMPAIGN_CONCENTRATION_DAYS": int(os.environ.get("HANARO_CAMPAIGN_CONCENTRATION_DAYS", "365")),
     }
 
 

@@ -85,6 +85,12 @@ def _derived(purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"hanaro/" + purpose).derive(_master_key())
 
 
+def derived_key(purpose: bytes) -> bytes:
+    """A key for another module's keyed digests (e.g. campaign household keys), derived from the
+    master key for ``purpose`` so it differs from the blind-index and encryption keys."""
+    return _derived(purpose)
+
+
 def new_key() -> str:
     """A fresh master key for HANARO_DATA_KEY."""
     return base64.urlsafe_b64encode(os.urandom(32)).decode()

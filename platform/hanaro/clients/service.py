@@ -298,6 +298,9 @@ def withdraw_consent(consent: Consent, reason: str, actor) -> list[int]:
     from ..referrals import service as referrals
 
     affected |= set(referrals.on_consent_withdrawn(consent))
+    from ..campaigns import service as campaigns
+
+    affected |= set(campaigns.on_consent_withdrawn(consent))
     for tenant_id in sorted(affected):
         notify(
             tenant_id,
