@@ -566,4 +566,5 @@ class Evaluation(_FacilityPart, PublicIdMixin, db.Model):
 
     @property
     def percent(self) -> float:
-        return round(self.total * 100 / self.max_total, 1) if self.max_total else 0.0
+        """The total as a percentage of the maximum, as the grade rule reads it (``evaluations``)."""
+        return round(self.total * 100 / self.max_total, 2) if self.max_total else 0.0
