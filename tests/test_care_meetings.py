@@ -199,8 +199,9 @@ def test_members_read_the_meeting_and_the_organiser_sees_every_member(app, world
     member = world.client_for(world.other_worker).get(f"/care-meetings/{meeting.public_id}")
     assert member.status_code == 200
     body = member.get_data(as_text=True)
-    # A member sees the organiser, itself, the policy items and every action; the policy shows it
-    # its own membership row only (not the other members or the experts).
+    # A meeting saved before the roster existed: a member sees the organiser, itself, the policy
+    # items and every action; the policy shows it its own membership row only (not the other
+    # members or the experts).
     for name in ("한라종합사회복지관", "서귀포돌봄센터", "돌봄 인력 부족", "읍면 단위 인력 공유", "가정 방문 후 결과 공유"):
         assert name in body
     assert "김전문" not in body
@@ -436,7 +437,12 @@ def test_a_coordinator_creates_a_meeting_with_participants_by_default(app, world
         ("김전문", "제주대학교"), ("이자문", "제주의료원")]
     page = coordinator.get(response.headers["Location"]).get_data(as_text=True)
     assert "바깥기관" in page and "기능이 켜질 때까지" in page  # the outsider is not in the pilot
-    assert world.client_for(world.partner_worker).get(response.headers["Location"]).status_code == 200
+    member_page = world.client_for(world.partner_worker).get(response.headers["Location"])
+    assert member_page.status_code == 200
+    # Every member reads who attends (names only), though it sees only its own member row.
+    attendance = member_page.get_data(as_text=True).split('id="member-list"', 1)[1].split("</ul>", 1)[0]
+    for name in (world.lead.name, world.partner.name, "바깥기관", "김전문", "제주대학교", "이자문", "제주의료원"):
+        assert name in attendance, name
 
 
 def test_a_double_submitted_meeting_is_created_once(app, world):

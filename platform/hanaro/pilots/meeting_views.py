@@ -249,7 +249,7 @@ def _context(meeting, failed=None, errors=None, form=None) -> dict:
     workspace = db.session.get(Workspace, meeting.workspace_id) if meeting.workspace_id else None
     context = {
         "meeting": meeting, "organiser_name": meetings.tenant_name(meeting.tenant_id), "organiser": organiser,
-        "workspace": workspace, "can_edit": can_edit, "members": meetings.members_of(meeting), "agenda": agenda,
+        "workspace": workspace, "can_edit": can_edit, "roster": meetings.roster_of(meeting), "agenda": agenda,
         "actions": [(a, meetings.is_overdue(a, today), meetings.may_update_action(a))
                     for a in meetings.actions_of(meeting)],
         "item_labels": item_labels, "failed": failed, "errors": errors or {}, "form": form if form is not None else {},

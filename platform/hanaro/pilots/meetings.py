@@ -247,8 +247,16 @@ def create_meeting(data: dict, actor) -> CareMeeting:
     for expert in experts:
         db.session.add(CareMeetingMember(meeting_id=meeting.id, external_name=expert["name"],
                                          external_affiliation=expert.get("affiliation") or None))
+    meeting.roster = _roster(tenants, experts)
     db.session.flush()
     return meeting
+
+
+def _roster(tenants: list[Tenant], experts: list[dict]) -> list[dict]:
+    """Who attends, by name only, for every member to read: a member tenant sees only its own
+    member row, yet should know who else sits at the table."""
+    return ([{"name": t.name} for t in sorted(tenants, key=lambda t: t.name)]
+            + [{"name": e["name"], "affiliation": e.get("affiliation") or None, "expert": True} for e in experts])
 
 
 def update_meeting(meeting: CareMeeting, data: dict) -> None:
@@ -283,6 +291,7 @@ def update_meeting(meeting: CareMeeting, data: dict) -> None:
     for expert in experts:
         db.session.add(CareMeetingMember(meeting_id=meeting.id, external_name=expert["name"],
                                          external_affiliation=expert.get("affiliation") or None))
+    meeting.roster = _roster(tenants, experts)
     db.session.flush()
 
 
@@ -306,6 +315,17 @@ def members_of(meeting: CareMeeting) -> list[CareMeetingMember]:
         select(CareMeetingMember).options(joinedload(CareMeetingMember.member_tenant))
         .where(CareMeetingMember.meeting_id == meeting.id).order_by(CareMeetingMember.id)
     ))
+
+
+def roster_of(meeting: CareMeeting) -> list[dict]:
+    """The attendance list to show; meetings saved before the roster existed fall back to the
+    member rows the viewer may see."""
+    if meeting.roster:
+        return meeting.roster
+    members = members_of(meeting)
+    return _roster([m.member_tenant for m in members if m.member_tenant is not None],
+                   [{"name": m.external_name, "affiliation": m.external_affiliation}
+                    for m in members if m.member_tenant_id is None])
 
 
 def member_tenant_ids(meeting: CareMeeting) -> set[int]:
