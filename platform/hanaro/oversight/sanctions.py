@@ -205,7 +205,8 @@ def chain(sanction: Sanction) -> list[Sanction]:
     return entries
 
 
-def _newest():
+def in_force_statement():
+    """SELECT of the sanctions in force: the newest entry of each chain, not withdrawn."""
     corrected = select(Sanction.corrects_id).where(Sanction.corrects_id.is_not(None))
     return select(Sanction).where(Sanction.id.not_in(corrected), Sanction.withdraws.is_(False))
 
@@ -213,7 +214,7 @@ def _newest():
 def in_force(facility: Facility | None = None) -> list[Sanction]:
     """The newest entry of each chain that still stands (of one facility when given), newest
     decision first."""
-    statement = _newest()
+    statement = in_force_statement()
     if facility is not None:
         statement = statement.where(Sanction.facility_id == facility.id)
     return list(db.session.scalars(statement.order_by(Sanction.decided_on.desc(), Sanction.id.desc())))
@@ -221,4 +222,4 @@ def in_force(facility: Facility | None = None) -> list[Sanction]:
 
 def recent(limit: int = 10) -> list[Sanction]:
     """For the overview: the latest decisions in force the active tenant sees."""
-    return list(db.session.scalars(_newest().order_by(Sanction.decided_on.desc(), Sanction.id.desc()).limit(limit)))
+    return list(db.session.scalars(in_force_statement().order_by(Sanction.decided_on.desc(), Sanction.id.desc()).limit(limit)))
