@@ -149,3 +149,20 @@ def test_a_closed_facility_leaves_the_list_and_gets_no_new_inspection(w):
         with pytest.raises(Conflict, match="폐지된 시설"):
             inspections.plan(facility, {"kind": "regular", "planned_on": clock.today(),
                                         "inspectors": [w.inspector.public_id]}, w.inspector)
+
+
+def test_the_inspectors_list_takes_the_same_few_queries_for_three_facilities_or_thirteen(w, app):
+    from .helpers import count_queries
+
+    def listed():
+        with w.acting(w.city, w.inspector), count_queries() as queries:
+            rows = service.list_facilities(service.FacilityFilter())
+            [(r.facility.dong, r.facility.tenant) for r in rows]  # what a list row shows
+        return len(rows), queries()
+
+    w.conduct(w.facility_a)
+    few, few_queries = listed()
+    for n in range(10):
+        w.facility(f"추가시설{n}", f"제2030-{n}호")
+    many, many_queries = listed()
+    assert (few, many) == (3, 13) and few_queries == many_queries <= 8
