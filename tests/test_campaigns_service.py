@@ -502,3 +502,20 @@ def test_withdrawing_consent_takes_the_nominee_away_from_the_organiser_at_once(w
         assert db.session.scalar(select(func.count()).select_from(service.NominationKey)) == 0
         notices = db.session.scalars(select(Notification).where(Notification.kind == "consent_withdrawn")).all()
         assert len(notices) == 1
+
+
+def test_two_organiser_staff_deciding_at_once_leave_one_decision(w, make):
+    campaign_id = w.campaign()
+    public_id = w.nominate(w.a, campaign_id, w.client(w.a, w.d1)).nomination.public_id
+    colleague = make.member(w.organiser, roles=["tenant_admin"])
+    with w.app.app_context(), acting_as(w.organiser.id, colleague.id):
+        stale = service.get_nomination_or_404(public_id)  # on screen before the other decision
+        stale.campaign  # noqa: B018 - loaded with it
+        db.session.expunge_all()
+    with w.acting(w.organiser) as actor:
+        service.accept(service.get_nomination_or_404(public_id), actor)
+    with w.app.app_context(), acting_as(w.organiser.id, colleague.id):
+        with pytest.raises(RuleViolation, match="다른 사람이 방금 이 내용을 바꾸었습니다"):
+            service.reject(db.session.merge(stale, load=False), "ineligible", type("A", (), {"id": colleague.id})())
+    with w.acting(w.a, commit=False):
+        assert service.get_nomination_or_404(public_id).status is NominationStatus.ACCEPTED
