@@ -17,7 +17,7 @@ from hanaro.core.db import db
 from hanaro.core.rules import RuleViolation
 from hanaro.notifications.models import Notification
 from hanaro.oversight import sanctions, service
-from hanaro.oversight.models import AppealStatus, Sanction, SanctionFinding, SanctionType
+from hanaro.oversight.models import AppealStatus, Sanction, SanctionFinding
 from hanaro.oversight.states import Conflict, WrongSide
 from hanaro.tenancy.context import acting_as
 from hanaro.tenancy.orm_filter import TenantWriteRefused

@@ -24,9 +24,10 @@ from ..notifications.service import notify
 from ..tenancy import context
 from . import files, states
 from .models import (
-    AWAITING_FACILITY, OPEN_ACTION_STATES, ActionEvent, ActionState, CorrectiveAction, Facility, FileKind, OversightFile,
+    AWAITING_FACILITY, OPEN_ACTION_STATES, ActionEvent, ActionState, CorrectiveAction, Facility, FileKind,
+    OversightFile,
 )
-from .service import link, notify_facility, side_of
+from .service import link, notify_facility, part_of, side_of
 from .states import Conflict, Side, WrongSide
 
 
@@ -186,14 +187,14 @@ def extend_due(action: CorrectiveAction, values: dict, actor) -> ActionEvent:
 def events(action: CorrectiveAction) -> list[ActionEvent]:
     return list(db.session.scalars(
         select(ActionEvent).options(selectinload(ActionEvent.actor_tenant), selectinload(ActionEvent.actor))
-        .where(ActionEvent.action_id == action.id).order_by(ActionEvent.at, ActionEvent.id)))
+        .where(part_of(ActionEvent, action, "action_id")).order_by(ActionEvent.at, ActionEvent.id)))
 
 
 def evidence(action: CorrectiveAction) -> dict[int, list[OversightFile]]:
     """{answer event id: the evidence sent with it} (content not loaded)."""
     grouped: dict[int, list[OversightFile]] = {}
     for stored in db.session.scalars(select(OversightFile).where(
-            OversightFile.action_id == action.id, OversightFile.kind == FileKind.EVIDENCE.value)
+            part_of(OversightFile, action, "action_id"), OversightFile.kind == FileKind.EVIDENCE.value)
             .order_by(OversightFile.at, OversightFile.id)):
         grouped.setdefault(stored.event_id, []).append(stored)
     return grouped
@@ -211,7 +212,7 @@ def open_actions(facility: Facility | None = None) -> list[CorrectiveAction]:
     soonest due first; of one facility when given."""
     conditions = [CorrectiveAction.state.in_([s.value for s in OPEN_ACTION_STATES])]
     if facility is not None:
-        conditions.append(CorrectiveAction.facility_id == facility.id)
+        conditions.append(part_of(CorrectiveAction, facility))
     return _listed(*conditions)
 
 
@@ -222,7 +223,7 @@ def overdue_actions(today: date | None = None) -> list[CorrectiveAction]:
 
 def actions_of(facility: Facility) -> list[CorrectiveAction]:
     """All of a facility's actions, open first then by due date (its history)."""
-    actions = _listed(CorrectiveAction.facility_id == facility.id)
+    actions = _listed(part_of(CorrectiveAction, facility))
     return sorted(actions, key=lambda a: (not a.is_open, a.due_on))
 
 

@@ -84,9 +84,8 @@ RESIDENTIAL = (FacilityType.ELDERLY, FacilityType.DISABLED, FacilityType.CHILD, 
                FacilityType.MENTAL_HEALTH, FacilityType.WOMEN_FAMILY)
 
 DEFAULTS: dict[str, DefaultTemplate] = {
-    facility_type.value: DefaultTemplate(facility_type.value, facility_type,
-                                         _COMMON + (_MEALS if facility_type in RESIDENTIAL else ()) + _SPECIFIC[facility_type])
-    for facility_type in FacilityType
+    t.value: DefaultTemplate(t.value, t, _COMMON + (_MEALS if t in RESIDENTIAL else ()) + _SPECIFIC[t])
+    for t in FacilityType
 }
 
 
@@ -222,4 +221,5 @@ def _item(row: dict, position: int, prefix: str | None = "items") -> ChecklistTe
         raise RuleViolation(_l("점검 내용을 입력하세요."), field=field("text"))
     if len(text) > 500:
         raise RuleViolation(_l("점검 내용은 500자 이내로 입력하세요."), field=field("text"))
-    return ChecklistTemplateItem(area=area, position=position, text=text, guidance=(row.get("guidance") or "").strip() or None)
+    guidance = (row.get("guidance") or "").strip() or None
+    return ChecklistTemplateItem(area=area, position=position, text=text, guidance=guidance)

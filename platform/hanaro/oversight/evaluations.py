@@ -22,7 +22,7 @@ from ..core import clock
 from ..core.db import db
 from ..core.rules import RuleViolation
 from .models import FACILITY_TYPE_LABELS, Evaluation, EvaluationCycle, Facility, FacilityType
-from .service import require, require_supervisor
+from .service import part_of, require, require_supervisor
 from .states import Side
 
 GRADES = (("A", 90), ("B", 80), ("C", 70), ("D", 60), ("F", 0))
@@ -164,7 +164,7 @@ def _score(evaluation: Evaluation, areas: list[dict], values: dict) -> None:
 
 def history(facility: Facility) -> list[Evaluation]:
     """The facility's evaluations, latest cycle first."""
-    return list(db.session.scalars(select(Evaluation).where(Evaluation.facility_id == facility.id)
+    return list(db.session.scalars(select(Evaluation).where(part_of(Evaluation, facility))
                                    .order_by(Evaluation.year.desc(), Evaluation.id.desc())))
 
 
@@ -196,7 +196,7 @@ def comparison(evaluation: Evaluation) -> tuple[Evaluation, TypeAverage]:
 
 def progress(cycle: EvaluationCycle) -> tuple[int, int]:
     """(facilities with a result, open facilities of the cycle's type) for the cycle's municipality."""
-    done = db.session.scalar(select(func.count()).select_from(Evaluation).where(Evaluation.cycle_id == cycle.id))
+    done = db.session.scalar(select(func.count()).select_from(Evaluation).where(part_of(Evaluation, cycle, "cycle_id")))
     total = db.session.scalar(select(func.count()).select_from(Facility).where(
         Facility.tenant_id == cycle.tenant_id, Facility.facility_type == cycle.facility_type.value,
         Facility.closed_on.is_(None)))

@@ -20,7 +20,8 @@ from ..core import clock
 from ..core.db import db
 from ..tenancy.models import Tenant
 from .models import (
-    AWAITING_FACILITY, Area, CorrectiveAction, Evaluation, Finding, Inspection, InspectionStatus, Sanction, SanctionType,
+    AWAITING_FACILITY, Area, CorrectiveAction, Evaluation, Finding, Inspection, InspectionStatus, Sanction,
+    SanctionType,
 )
 from .evaluations import GRADES
 from .sanctions import in_force_statement
@@ -59,7 +60,8 @@ def inspections_by_municipality(year: int) -> list[dict]:
 def _names(ids) -> list[tuple[int, str]]:
     if not ids:
         return []
-    return list(db.session.execute(select(Tenant.id, Tenant.name).where(Tenant.id.in_(list(ids))).order_by(Tenant.name)))
+    return list(db.session.execute(select(Tenant.id, Tenant.name).where(Tenant.id.in_(list(ids)))
+                                   .order_by(Tenant.name)))
 
 
 def findings_by_area(year: int) -> dict[str, int]:
@@ -82,8 +84,9 @@ def overdue_actions(today: date | None = None) -> int:
 
 def overdue_by_municipality(today: date | None = None) -> list[dict]:
     """[{tenant, overdue}] for the municipalities with any, by name."""
-    counts = dict(db.session.execute(select(CorrectiveAction.tenant_id, func.count())
-                                     .where(*_overdue(today or clock.today())).group_by(CorrectiveAction.tenant_id)).all())
+    counts = dict(db.session.execute(
+        select(CorrectiveAction.tenant_id, func.count()).where(*_overdue(today or clock.today()))
+        .group_by(CorrectiveAction.tenant_id)).all())
     return [{"tenant": name, "overdue": counts[tenant_id]} for tenant_id, name in _names(counts)]
 
 

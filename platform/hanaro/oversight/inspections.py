@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import NotFound
@@ -34,7 +34,7 @@ from .models import (
     OPEN_ACTION_STATES, ActionEvent, ActionState, Area, ChecklistTemplate, CorrectiveAction, Facility, FileKind,
     Finding, Inspection, InspectionItem, InspectionKind, InspectionStatus, ItemResult, OversightFile,
 )
-from .service import link, notify_facility, require, side_of
+from .service import link, notify_facility, part_of, require, side_of
 from .states import Conflict, Side
 
 
@@ -59,7 +59,7 @@ def get_finding_or_404(public_id: str) -> Finding:
 
 
 def get_item_or_404(inspection: Inspection, position: int) -> InspectionItem:
-    item = db.session.scalar(select(InspectionItem).where(InspectionItem.inspection_id == inspection.id,
+    item = db.session.scalar(select(InspectionItem).where(part_of(InspectionItem, inspection, "inspection_id"),
                                                           InspectionItem.position == position).limit(1))
     if item is None:
         raise NotFound()
@@ -123,7 +123,8 @@ def plan(facility: Facility, values: dict, actor) -> Inspection:
     if kind is InspectionKind.FOLLOW_UP:
         raise RuleViolation(_l("후속 점검은 완료된 점검의 미이행 지적사항에서 계획합니다."), field="kind")
     inspection = Inspection(
-        tenant_id=facility.tenant_id, facility_id=facility.id, kind=kind, planned_on=_planned_on(values.get("planned_on")),
+        tenant_id=facility.tenant_id, facility_id=facility.id, kind=kind,
+        planned_on=_planned_on(values.get("planned_on")),
         inspector_user_ids=_inspectors(values.get("inspectors")), created_by_user_id=actor.id if actor else None,
     )
     template = _template(values.get("template"), facility)
@@ -295,7 +296,7 @@ def photos(inspection: Inspection) -> dict[int, list[OversightFile]]:
     """{item id: its photos} (content not loaded)."""
     grouped: dict[int, list[OversightFile]] = {}
     for photo in db.session.scalars(select(OversightFile).where(
-            OversightFile.inspection_id == inspection.id, OversightFile.kind == FileKind.PHOTO.value)
+            part_of(OversightFile, inspection, "inspection_id"), OversightFile.kind == FileKind.PHOTO.value)
             .order_by(OversightFile.at, OversightFile.id)):
         grouped.setdefault(photo.item_id, []).append(photo)
     return grouped
@@ -381,15 +382,16 @@ def update_finding(finding: Finding, values: dict, actor) -> None:
 
 def findings(inspection: Inspection) -> list[Finding]:
     return list(db.session.scalars(select(Finding).options(selectinload(Finding.action))
-                                   .where(Finding.inspection_id == inspection.id).order_by(Finding.id)))
+                                   .where(part_of(Finding, inspection, "inspection_id")).order_by(Finding.id)))
 
 
 def open_findings(facility: Facility) -> list[Finding]:
     """The facility's findings whose corrective action is not yet accepted (or cancelled)."""
     return list(db.session.scalars(
-        select(Finding).join(CorrectiveAction, CorrectiveAction.finding_id == Finding.id)
+        select(Finding).join(CorrectiveAction, and_(CorrectiveAction.tenant_id == Finding.tenant_id,
+                                                  CorrectiveAction.finding_id == Finding.id))
         .options(selectinload(Finding.action))
-        .where(Finding.facility_id == facility.id,
+        .where(part_of(Finding, facility),
                CorrectiveAction.state.in_([s.value for s in OPEN_ACTION_STATES]))
         .order_by(CorrectiveAction.due_on, Finding.id)))
 
@@ -448,7 +450,7 @@ def _flush(inspection: Inspection) -> None:
 # -- reading --------------------------------------------------------------------------------------------------
 
 def items(inspection: Inspection) -> list[InspectionItem]:
-    return list(db.session.scalars(select(InspectionItem).where(InspectionItem.inspection_id == inspection.id)
+    return list(db.session.scalars(select(InspectionItem).where(part_of(InspectionItem, inspection, "inspection_id"))
                                    .order_by(InspectionItem.position)))
 
 
@@ -458,7 +460,7 @@ def inspectors(inspection: Inspection) -> list[User]:
 
 
 def inspections_of(facility: Facility) -> list[Inspection]:
-    return list(db.session.scalars(select(Inspection).where(Inspection.facility_id == facility.id)
+    return list(db.session.scalars(select(Inspection).where(part_of(Inspection, facility))
                                    .order_by(Inspection.planned_on.desc(), Inspection.id.desc())))
 
 
@@ -467,7 +469,8 @@ def upcoming(days: int = 30, today: date | None = None) -> list[Inspection]:
     today = today or clock.today()
     return list(db.session.scalars(
         select(Inspection).options(selectinload(Inspection.facility))
-        .where(Inspection.status == InspectionStatus.PLANNED.value, Inspection.planned_on <= today + timedelta(days=days))
+        .where(Inspection.status == InspectionStatus.PLANNED.value,
+               Inspection.planned_on <= today + timedelta(days=days))
         .order_by(Inspection.planned_on, Inspection.id)))
 
 

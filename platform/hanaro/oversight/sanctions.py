@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
@@ -21,7 +21,7 @@ from . import guard as _guard  # noqa: F401  (the ORM refuses UPDATE/DELETE of s
 from .models import (
     SANCTION_TYPE_LABELS, AppealStatus, Facility, Finding, Sanction, SanctionFinding, SanctionType,
 )
-from .service import link, notify_facility, require
+from .service import link, notify_facility, part_of, require
 from .states import Conflict, Side
 
 # Types with a sum of money (과태료, 환수액) and types that last for a period (사업 정지).
@@ -133,7 +133,7 @@ def _amount(values: dict, sanction_type: SanctionType) -> int | None:
 def _findings(facility: Facility, public_ids) -> list[int]:
     chosen = set(public_ids)
     found = {f.public_id: f.id for f in db.session.scalars(select(Finding).where(
-        Finding.facility_id == facility.id, Finding.public_id.in_(chosen)))} if chosen else {}
+        part_of(Finding, facility), Finding.public_id.in_(chosen)))} if chosen else {}
     if len(found) != len(chosen):
         raise RuleViolation(_l("이 시설의 지적사항만 고를 수 있습니다."), field="findings")
     return sorted(found.values())
@@ -156,13 +156,14 @@ def _save(sanction: Sanction, finding_ids: list[int]) -> None:
 # -- reading ------------------------------------------------------------------------------------------------
 
 def superseded_by(sanction: Sanction) -> Sanction | None:
-    return db.session.scalar(select(Sanction).where(Sanction.corrects_id == sanction.id).limit(1))
+    return db.session.scalar(select(Sanction).where(part_of(Sanction, sanction, "corrects_id")).limit(1))
 
 
 def findings_of(sanction: Sanction) -> list[Finding]:
     return list(db.session.scalars(
-        select(Finding).join(SanctionFinding, SanctionFinding.finding_id == Finding.id)
-        .where(SanctionFinding.sanction_id == sanction.id).order_by(Finding.id)))
+        select(Finding).join(SanctionFinding, and_(SanctionFinding.tenant_id == Finding.tenant_id,
+                                                  SanctionFinding.finding_id == Finding.id))
+        .where(part_of(SanctionFinding, sanction, "sanction_id")).order_by(Finding.id)))
 
 
 @dataclass
@@ -182,12 +183,13 @@ class Entry:
 def history(facility: Facility) -> list[Entry]:
     """Every entry, corrections included, newest first."""
     sanctions = list(db.session.scalars(
-        select(Sanction).options(selectinload(Sanction.recorded_by)).where(Sanction.facility_id == facility.id)
+        select(Sanction).options(selectinload(Sanction.recorded_by)).where(part_of(Sanction, facility))
         .order_by(Sanction.recorded_at.desc(), Sanction.id.desc())))
     by_id = {s.id: s for s in sanctions}
     successor = {s.corrects_id: s for s in sanctions if s.corrects_id}
     links = db.session.execute(select(SanctionFinding.sanction_id, Finding).join(
-        Finding, Finding.id == SanctionFinding.finding_id).where(SanctionFinding.facility_id == facility.id))
+        Finding, and_(Finding.tenant_id == SanctionFinding.tenant_id, Finding.id == SanctionFinding.finding_id))
+        .where(part_of(SanctionFinding, facility)))
     findings: dict[int, list[Finding]] = {}
     for sanction_id, finding in links:
         findings.setdefault(sanction_id, []).append(finding)
@@ -216,10 +218,11 @@ def in_force(facility: Facility | None = None) -> list[Sanction]:
     decision first."""
     statement = in_force_statement()
     if facility is not None:
-        statement = statement.where(Sanction.facility_id == facility.id)
+        statement = statement.where(part_of(Sanction, facility))
     return list(db.session.scalars(statement.order_by(Sanction.decided_on.desc(), Sanction.id.desc())))
 
 
 def recent(limit: int = 10) -> list[Sanction]:
     """For the overview: the latest decisions in force the active tenant sees."""
-    return list(db.session.scalars(in_force_statement().order_by(Sanction.decided_on.desc(), Sanction.id.desc()).limit(limit)))
+    return list(db.session.scalars(in_force_statement().order_by(Sanction.decided_on.desc(), Sanction.id.desc())
+                                   .limit(limit)))

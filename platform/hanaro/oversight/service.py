@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
 
@@ -31,6 +31,12 @@ from .states import SIDE_REFUSALS, Side, WrongSide
 # Who supervises facilities (owns their records), and what a facility's own tenant can be.
 SUPERVISOR_KINDS = (TenantKind.MUNICIPALITY, TenantKind.PROVINCE)
 FACILITY_TENANT_KINDS = (TenantKind.FACILITY, TenantKind.WELFARE_CENTRE)
+
+
+def part_of(model, parent, column: str = "facility_id"):
+    """``model``'s rows whose ``column`` points at ``parent``, led by the owner's ``tenant_id`` so the
+    (tenant_id, …) indexes serve the lookup (and a distributed database routes it to one shard)."""
+    return and_(model.tenant_id == parent.tenant_id, getattr(model, column) == parent.id)
 
 
 # -- sides ----------------------------------------------------------------------------------------------
@@ -204,7 +210,7 @@ def _text(value) -> str | None:
 
 
 def current_status(facility: Facility) -> FacilityStatus | None:
-    return db.session.scalar(select(FacilityStatus).where(FacilityStatus.facility_id == facility.id)
+    return db.session.scalar(select(FacilityStatus).where(part_of(FacilityStatus, facility))
                              .order_by(FacilityStatus.reported_at.desc(), FacilityStatus.id.desc()).limit(1))
 
 
@@ -212,7 +218,7 @@ def status_history(facility: Facility) -> list[FacilityStatus]:
     return list(db.session.scalars(
         select(FacilityStatus).options(selectinload(FacilityStatus.reporter_tenant),
                                        selectinload(FacilityStatus.reported_by))
-        .where(FacilityStatus.facility_id == facility.id)
+        .where(part_of(FacilityStatus, facility))
         .order_by(FacilityStatus.reported_at.desc(), FacilityStatus.id.desc())))
 
 
@@ -253,16 +259,17 @@ def list_facilities(list_filter: FacilityFilter, today: date | None = None, limi
     if not list_filter.include_closed:
         statement = statement.where(Facility.closed_on.is_(None))
     facilities = list(db.session.scalars(statement.order_by(Facility.name, Facility.id).limit(limit)))
-    ids = [f.id for f in facilities]
-    open_counts = _counts(ids, CorrectiveAction.state.in_([s.value for s in OPEN_ACTION_STATES]))
-    overdue_counts = _counts(ids, CorrectiveAction.state.in_([s.value for s in AWAITING_FACILITY]),
+    ids, owners = [f.id for f in facilities], {f.tenant_id for f in facilities}
+    open_counts = _counts(ids, owners, CorrectiveAction.state.in_([s.value for s in OPEN_ACTION_STATES]))
+    overdue_counts = _counts(ids, owners, CorrectiveAction.state.in_([s.value for s in AWAITING_FACILITY]),
                              CorrectiveAction.due_on < today)
     next_dates = dict(db.session.execute(
         select(Inspection.facility_id, func.min(Inspection.planned_on))
-        .where(Inspection.facility_id.in_(ids), Inspection.status == InspectionStatus.PLANNED.value,
+        .where(Inspection.tenant_id.in_(owners), Inspection.facility_id.in_(ids),
+               Inspection.status == InspectionStatus.PLANNED.value,
                Inspection.planned_on >= today).group_by(Inspection.facility_id)).all()) if ids else {}
-    grades = _latest(ids, Evaluation, Evaluation.year, "grade")
-    residents = _latest(ids, FacilityStatus, FacilityStatus.reported_at, "residents")
+    grades = _latest(ids, owners, Evaluation, Evaluation.year, "grade")
+    residents = _latest(ids, owners, FacilityStatus, FacilityStatus.reported_at, "residents")
     rows = [FacilityRow(f, open_counts.get(f.id, 0), overdue_counts.get(f.id, 0), next_dates.get(f.id),
                         grades.get(f.id), residents.get(f.id)) for f in facilities]
     if list_filter.grade:
@@ -274,21 +281,23 @@ def list_facilities(list_filter: FacilityFilter, today: date | None = None, limi
     return rows
 
 
-def _counts(ids, *conditions) -> dict[int, int]:
+def _counts(ids, owners, *conditions) -> dict[int, int]:
     if not ids:
         return {}
     return dict(db.session.execute(
-        select(CorrectiveAction.facility_id, func.count()).where(CorrectiveAction.facility_id.in_(ids), *conditions)
+        select(CorrectiveAction.facility_id, func.count())
+        .where(CorrectiveAction.tenant_id.in_(owners), CorrectiveAction.facility_id.in_(ids), *conditions)
         .group_by(CorrectiveAction.facility_id)).all())
 
 
-def _latest(ids, model, order_column, attribute: str) -> dict:
+def _latest(ids, owners, model, order_column, attribute: str) -> dict:
     """{facility_id: attribute of its newest row of ``model`` by ``order_column``}."""
     if not ids:
         return {}
     latest = {}
     rows = db.session.execute(select(model.facility_id, getattr(model, attribute))
-                              .where(model.facility_id.in_(ids)).order_by(order_column, model.id))
+                              .where(model.tenant_id.in_(owners), model.facility_id.in_(ids))
+                              .order_by(order_column, model.id))
     for facility_id, value in rows:
         latest[facility_id] = value  # ascending order: the last one wins
     return latest
