@@ -26,11 +26,10 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from ..core.db import BigId, IdMixin, PublicIdMixin, UTCDateTime, db, enum_column, utcnow
 from ..tenancy.owned import TenantOwned
-from ..tenancy.policy import MemberOf, Owner, ProvinceOfOwner, TenantIn, Visibility, When
+from ..tenancy.policy import Owner, ParentTenant, ProvinceOfOwner, TenantIn, Visibility, When
 
 # The facility's own tenant, through the facility row the record belongs to.
-FACILITY_TENANT = MemberOf("oversight_facilities", "facility_id", "id", member_column="facility_tenant_id",
-                           status_column=None)
+FACILITY_TENANT = ParentTenant("oversight_facilities", "facility_id", "facility_tenant_id")
 PROVINCE = ProvinceOfOwner()
 READERS = (Owner(), PROVINCE, FACILITY_TENANT)
 

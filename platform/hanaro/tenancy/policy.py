@@ -197,6 +197,40 @@ class MemberOf(Rule):
 
 
 @dataclass(frozen=True)
+class ParentTenant(Rule):
+    """The row's ``column`` points at a row of ``parent_table`` whose ``tenant_column`` is the active
+    tenant (e.g. a facility's oversight records, read by the facility's own tenant).
+
+    Like :class:`MemberOf` without a status, but written as an uncorrelated ``IN``: PostgreSQL runs
+    and hashes it once and *costs* it that way. The correlated ``EXISTS`` is costed per row, and on a
+    large table that estimate alone switches on JIT compilation (measured on 100 000 rows: 0.7 s of
+    JIT for a 15 ms scan)."""
+
+    parent_table: str
+    column: str
+    tenant_column: str
+
+    def _parents(self, tenant_id, parent_id=None):
+        parents = table(self.parent_table, column("id"), column(self.tenant_column))
+        statement = select(parents.c.id).where(parents.c[self.tenant_column] == tenant_id)
+        return statement if parent_id is None else statement.where(parents.c.id == parent_id)
+
+    def orm(self, cls, tenant_id, user_id):
+        return getattr(cls, self.column).in_(self._parents(tenant_id))
+
+    def sql(self, table_name):
+        return (f"{table_name}.{self.column} IN (SELECT p.id FROM {self.parent_table} p "
+                f"WHERE p.{self.tenant_column} = {RLS_TENANT})")
+
+    def allows(self, obj, tenant_id, user_id, session):
+        parent_id = getattr(obj, self.column)
+        if tenant_id is None or parent_id is None:
+            return False
+        with session.no_autoflush:
+            return bool(session.execute(select(exists(self._parents(tenant_id, parent_id)))).scalar())
+
+
+@dataclass(frozen=True)
 class AnyTenant(Rule):
     """Any tenant at all (signed-in staff of any organisation)."""
 
