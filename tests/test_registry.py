@@ -30,7 +30,7 @@ def test_the_jeju_pilot_has_every_kind_of_tenant_and_a_user_for_every_role(ctx):
     assert len([t for t in data["tenants"] if t["kind"] == "ngo"]) >= 2
     roles = {r for u in data["users"] for m in u["memberships"] for r in m["roles"]}
     assert roles == {"tenant_admin", "case_manager", "resource_registrar", "referral_coordinator", "inspector",
-                     "pilot_coordinator", "privacy_officer", "viewer"}
+                     "pilot_coordinator", "privacy_officer", "campaign_organiser", "viewer"}
     assert any(u["operator"] for u in data["users"])
 
 

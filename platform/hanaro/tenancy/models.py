@@ -92,6 +92,7 @@ class Role(enum.StrEnum):
     INSPECTOR = "inspector"
     PILOT_COORDINATOR = "pilot_coordinator"
     PRIVACY_OFFICER = "privacy_officer"
+    CAMPAIGN_ORGANISER = "campaign_organiser"  # runs resource distribution campaigns (자원배분)
     VIEWER = "viewer"
 
 
@@ -103,6 +104,7 @@ ROLE_LABELS = {
     Role.INSPECTOR: _l("지도점검 담당자"),
     Role.PILOT_COORDINATOR: _l("시범사업 코디네이터"),
     Role.PRIVACY_OFFICER: _l("개인정보 보호책임자"),
+    Role.CAMPAIGN_ORGANISER: _l("자원배분 담당자"),
     Role.VIEWER: _l("조회 전용"),
 }
 
