@@ -6,6 +6,9 @@ contrast against white, and a second cue besides colour: line series differ in d
 shape and are labelled at their ends; bar series differ in fill pattern and bars carry their
 values. The page puts the same numbers in a table next to each chart (the text alternative).
 Presentation attributes only (``fill``, ``stroke``): the CSP forbids inline ``style``.
+
+A page shows each chart as a :class:`Figure` (templates/_macros/figures.html): heading, summary,
+chart, the table alternative and a CSV of the same table (:func:`figure_csv`).
 """
 from __future__ import annotations
 
@@ -23,6 +26,27 @@ AXIS = "#8a949e"  # gray-40
 TEXT = "#464c53"  # gray-70
 DASHES = ("", "8 4", "2 4", "12 4 2 4", "4 4", "1 3")
 FONT = 13
+
+
+@dataclass
+class Figure:
+    """One chart of a page with its table alternative (also its CSV)."""
+
+    key: str
+    title: str
+    summary: str  # one sentence: the chart's <desc> and the line under the heading
+    columns: list[str]
+    rows: list[list[str]]  # the first cell of each row is its header
+    chart: Markup
+    note: str | None = None
+    text_columns: tuple[int, ...] = ()  # columns (by index) holding words, not numbers
+
+
+def figure_csv(figure: Figure) -> bytes:
+    """The figure's table as CSV for spreadsheets (Hangul readable, no cell run as a formula)."""
+    from ..core.spreadsheets import safe_cell, to_csv
+
+    return to_csv([[safe_cell(cell) for cell in row] for row in (figure.columns, *figure.rows)])
 
 
 @dataclass(frozen=True)
@@ -197,8 +221,9 @@ def line_chart(chart_id: str, title: str, desc: str, labels: list[str], series: 
 
 
 def column_chart(chart_id: str, title: str, desc: str, labels: list[str], series: list[Series],
-                 unit: str = "") -> Markup:
-    """Stacked columns over categories (weeks), each series in its own pattern; totals on top."""
+                 unit: str = "", label_every: int | None = None) -> Markup:
+    """Stacked columns over categories (weeks), each series in its own pattern; totals on top.
+    ``label_every``: name every n-th category (default: every 4th when there are more than 8)."""
     height = 320.0
     left, right, top, bottom = 56.0, WIDTH - 16.0, 64.0, height - 40.0
     totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
@@ -224,7 +249,7 @@ def column_chart(chart_id: str, title: str, desc: str, labels: list[str], series
             parts.append(f'<text x="{_f(x)}" y="{_f(base - 4)}" text-anchor="middle" font-size="11">'
                          f'{_number(totals[i])}</text>')
     parts.append(f'<line x1="{_f(left)}" y1="{_f(bottom)}" x2="{_f(right)}" y2="{_f(bottom)}" stroke="{AXIS}"/>')
-    _x_labels(parts, labels, xs, bottom + 20, every=4 if len(labels) > 8 else 1)
+    _x_labels(parts, labels, xs, bottom + 20, every=label_every or (4 if len(labels) > 8 else 1))
     parts.append("</svg>")
     return Markup("".join(parts))
 

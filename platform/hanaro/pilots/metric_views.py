@@ -10,37 +10,21 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from datetime import date
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from markupsafe import Markup
 from sqlalchemy import select
 
 from ..core.access import behind_feature, tenant_member
 from ..core.db import db
 from ..resources.models import SCOPE_LABELS, SCOPE_ORDER
 from . import charts, metrics, service
-from .charts import Series
+from .charts import Figure, Series
 from .models import FEEDBACK_CATEGORY_LABELS, FEEDBACK_STATUS_LABELS, FeedbackCategory, FeedbackStatus, Workspace
 
 bp = Blueprint("pilot_metrics", __name__, url_prefix="/pilot-metrics")
-
-
-@dataclass
-class Figure:
-    """One chart of the dashboard with its table alternative (also its CSV)."""
-
-    key: str
-    title: str
-    summary: str  # one sentence: the chart's <desc> and the line under the heading
-    columns: list[str]
-    rows: list[list[str]]  # the first cell of each row is its header
-    chart: Markup
-    note: str | None = None
-    text_columns: tuple[int, ...] = ()  # columns (by index) holding words, not numbers
 
 
 # -- loading -------------------------------------------------------------------------------------------
