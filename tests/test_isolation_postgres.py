@@ -610,6 +610,38 @@ def test_rls_refuses_moving_a_row_to_another_tenant(app, make):
     with app.app_context():
         connection = db.session.connection()
         connection.execute(text("select set_config('hanaro.tenant_id', :t, true)"), {"t": str(mine.id)})
-        with pytest.raises(DBAPIError, match="row-level security"):
+        # The tenant_id trigger answers before the policy's WITH CHECK would.
+        with pytest.raises(DBAPIError, match="never changes"):
             with connection.begin_nested():
                 connection.execute(text("update memberships set tenant_id = :other"), {"other": theirs.id})
+
+
+def test_every_tenant_owned_table_refuses_a_new_tenant_id_by_trigger(superuser_engine):
+    with superuser_engine.connect() as connection:
+        guarded = set(connection.execute(text(
+            "select event_object_table from information_schema.triggers "
+            "where trigger_name = event_object_table || '_tenant_id_fixed' and event_manipulation = 'UPDATE'")).scalars())
+    assert guarded == set(policy.REGISTRY)
+
+
+def test_a_participant_allowed_to_update_cannot_make_the_row_its_own(app, make):
+    """The receiver may update a referral (its answers), and a referral with tenant_id = receiver
+    would pass the receiver's WITH CHECK: the trigger refuses it."""
+    from hanaro.referrals.models import Referral
+
+    sender, receiver = make.tenant(), make.tenant()
+    client = make.client(sender)
+    with make.as_tenant(sender) as session:
+        referral = Referral(receiver_tenant_id=receiver.id, client_id=client.id, requested_service="식품",
+                            reason="시험", response_due_on=date(2030, 1, 1), shared_fields=["age"], state="sent")
+        session.add(referral)
+    with app.app_context():
+        connection = db.session.connection()
+        connection.execute(text("select set_config('hanaro.tenant_id', :t, true)"), {"t": str(receiver.id)})
+        assert connection.execute(text("update referrals set urgency = urgency where id = :id"),
+                                  {"id": referral.id}).rowcount == 1  # the receiver may update it
+        with pytest.raises(DBAPIError, match="never changes"):
+            with connection.begin_nested():
+                connection.execute(text("update referrals set tenant_id = :me where id = :id"),
+                                   {"me": receiver.id, "id": referral.id})
+        db.session.rollback()

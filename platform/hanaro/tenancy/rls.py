@@ -71,6 +71,30 @@ def install(op, table: str, app_role: str | None = None) -> None:
         op.execute(f"DROP POLICY IF EXISTS {table}_{command} ON {table}")
     for statement in visibility.rls_policies(table):
         op.execute(statement)
+    fix_tenant_id(op, table)
+
+
+# A participant that may update a row (a referral's receiver, a nomination's nominator) passes the
+# WITH CHECK of its own rule even after rewriting tenant_id to itself: only a trigger can say "never".
+TENANT_ID_FIXED_FUNCTION = """
+CREATE OR REPLACE FUNCTION hanaro_tenant_id_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN
+    RAISE EXCEPTION 'tenant_id of a % row never changes', TG_TABLE_NAME USING ERRCODE = 'check_violation';
+  END IF;
+  RETURN NEW;
+END $$
+"""
+
+
+def fix_tenant_id(op, table: str) -> None:
+    """A trigger refusing any change of ``tenant_id`` on ``table``, for every role."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(TENANT_ID_FIXED_FUNCTION)
+    op.execute(f"DROP TRIGGER IF EXISTS {table}_tenant_id_fixed ON {table}")
+    op.execute(f"CREATE TRIGGER {table}_tenant_id_fixed BEFORE UPDATE OF tenant_id ON {table} "
+               f"FOR EACH ROW EXECUTE FUNCTION hanaro_tenant_id_fixed()")
 
 
 def grant_app_role(connection, role: str) -> None:
