@@ -69,6 +69,8 @@ COVERED = {
         ("show", "GET"), ("change_status", "POST"), ("assign", "POST"), ("tags", "POST"), ("merge", "POST"),
         ("comment", "POST"), ("screenshot", "GET"),
     )},
+    "campaign_figures.campaign": ("GET", lambda o: {"public_id": o["campaign"].public_id}),
+    "campaign_figures.campaign_csv": ("GET", lambda o: {"public_id": o["campaign"].public_id, "figure": "by-dong"}),
 }
 
 # What another tenant's request would try to write, for POST routes.
@@ -106,12 +108,13 @@ def two_tenants(app, make):
             **_care_meeting_objects(app, make, a, a_admin, case_objects["case"], third),
             "workspace": _pilot_workspace(app, a, third),
             "feedback": _feedback_item(app, a, a_admin),
+            "campaign": _campaign(app, a, a_admin, third),
             "secret_words": ["가구성원비밀", "다기관", "시험 협약", "가대상자비밀", "동의서-001", "생계 안정",
                              "가기관 내부 메모",
                              "가기관비밀자원", "가담당자비밀", "가기관비밀알림",
                              "가기관비밀의뢰", "가기관비밀사유", "가기관비밀메시지", "가기관비밀첨부",
                              "가기관비밀회의", "가기관비밀안건", "가기관비밀조치",
-                             "가기관비밀시범사업", "가기관비밀의견"]}
+                             "가기관비밀시범사업", "가기관비밀의견", "가기관비밀캠페인"]}
 
 
 def _referral_objects(app, make, sender, worker, client, case, receiver):
@@ -194,6 +197,24 @@ def _feedback_item(app, submitter, user):
         db.session.add(item)
         db.session.commit()
         return item
+
+
+def _campaign(app, organiser, user, nominator):
+    """A distribution campaign A organises, open for nominations by the third tenant."""
+    from hanaro.campaigns import service as campaigns
+    from hanaro.core import clock
+    from hanaro.core.db import db
+    from hanaro.tenancy.context import acting_as
+    from hanaro.tenancy.models import Tenant
+
+    with app.app_context(), acting_as(organiser.id, user.id):
+        campaign = campaigns.create_campaign({
+            "title": "가기관비밀캠페인", "category": "kimjang", "item_description": "김장김치", "quantity": 10,
+            "unit": "상자", "opens_on": clock.today(), "closes_on": clock.today(),
+            "nominators": [{"tenant": db.session.get(Tenant, nominator.id).code}]}, user)
+        campaigns.open_nominations(campaign, user)
+        db.session.commit()
+        return campaign
 
 
 def _url(app, endpoint, objects):

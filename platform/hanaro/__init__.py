@@ -116,6 +116,7 @@ def _register_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .audit.views import bp as audit_bp
+    from .campaigns.figure_views import bp as campaign_figures_bp
     from .cases.views import bp as cases_bp
     from .clients.views import bp as clients_bp
     from .notifications.views import bp as notifications_bp
@@ -133,7 +134,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (core_bp, accounts_bp, home_bp, tenancy_bp, clients_bp, notifications_bp, audit_bp, cases_bp,
                       resources_bp, resource_transfer_bp, directory_bp, referrals_bp, pilots_bp, feedback_bp,
-                      care_meetings_bp, pilot_metrics_bp):
+                      care_meetings_bp, pilot_metrics_bp, campaign_figures_bp):
         app.register_blueprint(blueprint)
 
 
