@@ -645,3 +645,9 @@ def test_a_participant_allowed_to_update_cannot_make_the_row_its_own(app, make):
                 connection.execute(text("update referrals set tenant_id = :me where id = :id"),
                                    {"me": receiver.id, "id": referral.id})
         db.session.rollback()
+
+
+def test_the_app_connects_with_jit_off(app):
+    """RLS sub-selects would otherwise push short queries over the JIT threshold (config.py)."""
+    with app.app_context():
+        assert db.session.execute(text("show jit")).scalar() == "off"

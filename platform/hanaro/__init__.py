@@ -48,6 +48,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent.mkdir(
             parents=True, exist_ok=True
         )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = config.postgresql_engine_options(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
 
     _init_extensions(app)
     _register_models()
