@@ -70,3 +70,21 @@ def apply_pilots():
         raise click.ClickException(str(missing)) from None
     db.session.commit()
     click.echo(pilots.summary(result))
+
+
+@demo_cli.command("campaigns")
+@with_appcontext
+def apply_campaigns():
+    """A running and a finished 김장김치 나눔 of 제주시청, nominated by the Jeju pilot's agencies, every
+    check with something to flag (idempotent; needs `flask demo caseload` and the demo resident
+    registry, HANARO_RESIDENT_REGISTRY_CSV)."""
+    if not current_app.config["HANARO_DEMO"]:
+        raise click.ClickException("demo data exists only in demo mode (HANARO_DEMO=1)")
+    from . import campaigns
+
+    try:
+        result = campaigns.apply()
+    except campaigns.MissingDemoData as missing:  # raised before anything is written
+        raise click.ClickException(str(missing)) from None
+    db.session.commit()
+    click.echo(campaigns.summary(result))
