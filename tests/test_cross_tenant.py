@@ -71,6 +71,23 @@ COVERED = {
     )},
     "campaign_figures.campaign": ("GET", lambda o: {"public_id": o["campaign"].public_id}),
     "campaign_figures.campaign_csv": ("GET", lambda o: {"public_id": o["campaign"].public_id, "figure": "by-dong"}),
+    **{f"inspections.{name}": (method, lambda o, kind=kind, extra=extra: {"public_id": o[kind].public_id, **extra(o)})
+       for name, method, kind, extra in (
+        ("of_facility", "GET", "oversight_facility", dict), ("new", "GET", "oversight_facility", dict),
+        ("create", "POST", "oversight_facility", dict), ("show", "GET", "inspection", dict),
+        ("edit", "GET", "inspection", dict), ("update", "POST", "inspection", dict),
+        ("start", "POST", "inspection", dict), ("save_checklist", "POST", "inspection", dict),
+        ("add_item", "POST", "inspection", dict), ("add_finding", "POST", "inspection", dict),
+        ("complete", "POST", "inspection", dict), ("cancel", "POST", "inspection", dict),
+        ("follow_up", "POST", "inspection", dict), ("report", "GET", "inspection", dict),
+        ("photo", "GET", "inspection", lambda o: {"file_id": o["inspection_photo"].public_id}),
+    )},
+    **{f"corrective_actions.{name}": (method, lambda o, extra=extra: {"public_id": o["corrective_action"].public_id,
+                                                                     **extra(o)})
+       for name, method, extra in (
+        ("show", "GET", dict), ("step", "POST", lambda o: {"step": "accept"}), ("extend", "POST", dict),
+        ("evidence_file", "GET", lambda o: {"file_id": o["action_evidence"].public_id}),
+    )},
 }
 
 # What another tenant's request would try to write, for POST routes.
@@ -94,7 +111,7 @@ def two_tenants(app, make):
     agreement = make.agreement(a, third)
     client = make.client(a, name="가대상자비밀")
     consent = make.consent(client)
-    b_admin = make.member(b, roles=["tenant_admin", "case_manager"], name="나관리자")
+    b_admin = make.member(b, roles=["tenant_admin", "inspector", "case_manager"], name="나관리자")
     # A case on the client with the third tenant on its team, and one of each case record.
     case_objects = make.case_objects(client, a_admin, third, make.member(third, roles=["case_manager"]))
     resource = make.resource(a, name="가기관비밀자원", creator=a_admin, contact_person="가담당자비밀")
@@ -108,13 +125,15 @@ def two_tenants(app, make):
             **_care_meeting_objects(app, make, a, a_admin, case_objects["case"], third),
             "workspace": _pilot_workspace(app, a, third),
             "feedback": _feedback_item(app, a, a_admin),
+            **_oversight_objects(app, a, a_admin),
             "campaign": _campaign(app, a, a_admin, third),
             "secret_words": ["가구성원비밀", "다기관", "시험 협약", "가대상자비밀", "동의서-001", "생계 안정",
                              "가기관 내부 메모",
                              "가기관비밀자원", "가담당자비밀", "가기관비밀알림",
                              "가기관비밀의뢰", "가기관비밀사유", "가기관비밀메시지", "가기관비밀첨부",
                              "가기관비밀회의", "가기관비밀안건", "가기관비밀조치",
-                             "가기관비밀시범사업", "가기관비밀의견", "가기관비밀캠페인"]}
+                             "가기관비밀시범사업", "가기관비밀의견", "가기관비밀캠페인", "가기관비밀시설", "가기관비밀항목", "가기관비밀지적", "가기관비밀시정",
+                             "가기관비밀답변", "가기관비밀사진", "가기관비밀증빙"]}
 
 
 def _referral_objects(app, make, sender, worker, client, case, receiver):
@@ -217,6 +236,73 @@ def _campaign(app, organiser, user, nominator):
         return campaign
 
 
+def _oversight_objects(app, owner, user):
+    """A facility A supervises (standing in for a municipality): an inspection under way with an
+    item and its photo, and a finding whose corrective action was answered with evidence."""
+    from hanaro.core.db import db
+    from hanaro.oversight.models import (
+        ActionEvent, ActionState, Area, CorrectiveAction, Facility, FileKind, Finding, Inspection, InspectionItem,
+        InspectionKind, InspectionStatus, OversightFile,
+    )
+    from hanaro.tenancy.context import acting_as
+
+    with app.app_context(), acting_as(owner.id, user.id):
+        facility = Facility(name="가기관비밀시설", facility_type="elderly", operator_kind="corporation",
+                            operator_name="법인", licence_number="가-1", licence_date=date(2020, 1, 1), capacity=10,
+                            address="주소")
+        db.session.add(facility)
+        db.session.flush()
+        part = {"facility_id": facility.id}
+        inspection = Inspection(**part, kind=InspectionKind.REGULAR, status=InspectionStatus.IN_PROGRESS,
+                                planned_on=date(2026, 1, 5), conducted_on=date(2026, 1, 5), inspector_user_ids=[user.id])
+        db.session.add(inspection)
+        db.session.flush()
+        item = InspectionItem(**part, inspection_id=inspection.id, area=Area.SAFETY, position=1, text="가기관비밀항목")
+        db.session.add(item)
+        db.session.flush()
+        finding = Finding(**part, inspection_id=inspection.id, item_id=item.id, area=Area.SAFETY,
+                          description="가기관비밀지적")
+        db.session.add(finding)
+        db.session.flush()
+        action = CorrectiveAction(**part, finding_id=finding.id, inspection_id=inspection.id, requirement="가기관비밀시정",
+                                  due_on=date(2026, 2, 1), state=ActionState.ANSWERED, answer="가기관비밀답변")
+        db.session.add(action)
+        db.session.flush()
+        event = ActionEvent(**part, action_id=action.id, action="answer", from_state=ActionState.REQUESTED,
+                            to_state=ActionState.ANSWERED, note="가기관비밀답변", actor_tenant_id=owner.id)
+        db.session.add(event)
+        db.session.flush()
+        stored = {"uploader_tenant_id": owner.id, "size": 4}
+        photo = OversightFile(**part, **stored, kind=FileKind.PHOTO, inspection_id=inspection.id, item_id=item.id,
+                              filename="가기관비밀사진.jpg", content_type="image/jpeg", content=b"\xff\xd8\xff\xe0")
+        evidence = OversightFile(**part, **stored, kind=FileKind.EVIDENCE, action_id=action.id, event_id=event.id,
+                                 filename="가기관비밀증빙.pdf", content_type="application/pdf", content=b"%PDF")
+        db.session.add_all([photo, evidence])
+        db.session.commit()
+        return {"oversight_facility": facility, "inspection": inspection, "corrective_action": action,
+                "inspection_photo": photo, "action_evidence": evidence}
+
+
+OVERSIGHT_UNCHANGED = {"oversight": ("in_progress", 1, None, 1, "answered", 1, 1, 2)}
+
+
+def _oversight_state_of(objects) -> dict:
+    from hanaro.core.db import db
+    from hanaro.oversight.models import (
+        ActionEvent, CorrectiveAction, Finding, Inspection, InspectionItem, OversightFile,
+    )
+    from sqlalchemy import func, select
+
+    def count(model):
+        return db.session.scalar(select(func.count()).select_from(model))
+
+    inspection = db.session.get(Inspection, objects["inspection"].id)
+    action = db.session.get(CorrectiveAction, objects["corrective_action"].id)
+    item = db.session.scalar(select(InspectionItem).where(InspectionItem.inspection_id == inspection.id))
+    return {"oversight": (inspection.status.value, count(Inspection), item.result, count(Finding), action.state.value,
+                          action.version, count(ActionEvent), count(OversightFile))}
+
+
 def _url(app, endpoint, objects):
     from flask import url_for
 
@@ -240,7 +326,7 @@ def test_another_tenant_gets_404_and_nothing_leaks(app, client, two_tenants, end
 UNCHANGED = {"membership_active": True, "agreement_revoked": False, "client_name": "가대상자비밀",
              "vital_status": "alive", "consents": 2, "consent_withdrawn": False, "resource_scope": "private",
              "resource_changes": 1, "notification_read": False,
-             "referrals": 1, "referral_state": "sent", "referral_events": 1, "referral_messages": 1, "referral_files": 1}
+             "referrals": 1, "referral_state": "sent", "referral_events": 1, "referral_messages": 1, "referral_files": 1, **OVERSIGHT_UNCHANGED}
 
 
 def _state_of(app, objects):
@@ -268,6 +354,7 @@ def _state_of(app, objects):
                 ResourceChange.resource_id == objects["resource"].id)),
             "notification_read": db.session.get(Notification, objects["notification"].id).read_at is not None,
             **_referral_state_of(objects["referral"]),
+            **_oversight_state_of(objects),
         }
 
 

@@ -122,6 +122,8 @@ def _register_blueprints(app: Flask) -> None:
     from .cases.views import bp as cases_bp
     from .clients.views import bp as clients_bp
     from .notifications.views import bp as notifications_bp
+    from .oversight.action_views import bp as corrective_actions_bp
+    from .oversight.inspection_views import bp as inspections_bp
     from .oversight.figure_views import bp as oversight_figures_bp
     from .core.views import bp as core_bp
     from .directory.views import bp as directory_bp
@@ -137,7 +139,8 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (core_bp, accounts_bp, home_bp, tenancy_bp, clients_bp, notifications_bp, audit_bp, cases_bp,
                       resources_bp, resource_transfer_bp, directory_bp, referrals_bp, pilots_bp, feedback_bp,
-                      care_meetings_bp, pilot_metrics_bp, campaign_figures_bp, oversight_figures_bp):
+                      care_meetings_bp, pilot_metrics_bp, campaign_figures_bp, oversight_figures_bp,
+                      inspections_bp, corrective_actions_bp):
         app.register_blueprint(blueprint)
 
 

@@ -77,8 +77,7 @@ def act(action: CorrectiveAction, name: str, actor, values: dict | None = None,
     values = values or {}
     side = side_of(action)
     transition = states.check("action", action.state, side, name)
-    if values.get("version") not in (None, "") and int(values["version"]) != action.version:
-        raise Conflict(_stale())
+    check_version(action, values)
     facility = db.session.get(Facility, action.facility_id)
     if name == "record_answer" and facility.facility_tenant_id is not None:
         raise WrongSide(_l("이 시설은 하나로를 이용하고 있어 시설이 직접 조치 결과를 제출합니다."))
@@ -94,6 +93,12 @@ def act(action: CorrectiveAction, name: str, actor, values: dict | None = None,
         files.add(FileKind.EVIDENCE, action, filename, content, actor, action_id=action.id, event_id=event.id)
     _tell_other_side(action, facility, name, side)
     return event
+
+
+def check_version(action: CorrectiveAction, values: dict) -> None:
+    """``values["version"]``, when given, is the version the user's page showed."""
+    if values.get("version") not in (None, "") and int(values["version"]) != action.version:
+        raise Conflict(_stale())
 
 
 def _needed(needs: str | None, values: dict) -> str | None:
@@ -161,11 +166,13 @@ def _tell_other_side(action: CorrectiveAction, facility: Facility, name: str, si
 
 
 def extend_due(action: CorrectiveAction, values: dict, actor) -> ActionEvent:
-    """기한 연장: ``due_on`` (after the current one) with a ``reason``, while the facility has to act."""
+    """기한 연장: ``due_on`` (after the current one) with a ``reason``, while the facility has to act;
+    ``version`` as for :func:`act`."""
     if side_of(action) is not Side.INSPECTOR:
         raise WrongSide(states.SIDE_REFUSALS[Side.INSPECTOR])
     if action.state not in AWAITING_FACILITY:
         raise Conflict(_l("시설의 조치를 기다리는 시정 요구만 기한을 바꿀 수 있습니다."))
+    check_version(action, values)
     due_on = values.get("due_on")
     if due_on is None:
         raise RuleViolation(_l("새 조치 기한을 입력하세요."), field="due_on")
@@ -214,6 +221,11 @@ def open_actions(facility: Facility | None = None) -> list[CorrectiveAction]:
     if facility is not None:
         conditions.append(part_of(CorrectiveAction, facility))
     return _listed(*conditions)
+
+
+def all_actions() -> list[CorrectiveAction]:
+    """Every action the active tenant sees, open first, then by due date."""
+    return sorted(_listed(), key=lambda a: (not a.is_open, a.due_on))
 
 
 def overdue_actions(today: date | None = None) -> list[CorrectiveAction]:

@@ -149,6 +149,7 @@ def update_plan(inspection: Inspection, values: dict, actor) -> None:
     require(inspection, Side.INSPECTOR)
     if inspection.status is not InspectionStatus.PLANNED:
         raise Conflict(_l("계획 단계의 점검만 고칠 수 있습니다."))
+    check_version(inspection, values)
     facility = db.session.get(Facility, inspection.facility_id)
     moved = "planned_on" in values and values["planned_on"] != inspection.planned_on
     if "planned_on" in values:
@@ -198,6 +199,7 @@ def plan_follow_up(inspection: Inspection, values: dict, actor) -> Inspection:
 def start(inspection: Inspection, values: dict, actor) -> None:
     """실시: the day it is conducted (not in the future); the checklist is copied now."""
     states.check("inspection", inspection.status, side_of(inspection), "start")
+    check_version(inspection, values)
     conducted_on = values.get("conducted_on")
     if conducted_on is None:
         raise RuleViolation(_l("점검 실시일을 입력하세요."), field="conducted_on")
@@ -401,6 +403,7 @@ def open_findings(facility: Facility) -> list[Finding]:
 def complete(inspection: Inspection, values: dict, actor) -> None:
     """완료: every item has a result; ``summary`` (총평) optional. The facility is told."""
     states.check("inspection", inspection.status, side_of(inspection), "complete")
+    check_version(inspection, values)
     unanswered = [i.position for i in items(inspection) if i.result is None]
     if unanswered:
         raise RuleViolation(_l("결과를 입력하지 않은 점검 항목이 %(n)s개 있습니다 (%(positions)s번).",
@@ -417,8 +420,9 @@ def complete(inspection: Inspection, values: dict, actor) -> None:
                     link("inspection", inspection.public_id))
 
 
-def cancel(inspection: Inspection, reason: str | None, actor) -> None:
+def cancel(inspection: Inspection, reason: str | None, actor, version: int | None = None) -> None:
     states.check("inspection", inspection.status, side_of(inspection), "cancel")
+    check_version(inspection, {"version": version})
     reason = (reason or "").strip()
     if not reason:
         raise RuleViolation(_l("취소 사유를 입력하세요."), field="reason")
@@ -438,13 +442,24 @@ def cancel(inspection: Inspection, reason: str | None, actor) -> None:
                         link("inspection", inspection.public_id))
 
 
+def check_version(inspection: Inspection, values: dict) -> None:
+    """``values["version"]``, when given, is the version the user's page showed: a step taken on a
+    stale page is refused like a concurrent one."""
+    if values.get("version") not in (None, "") and int(values["version"]) != inspection.version:
+        raise Conflict(_stale())
+
+
+def _stale() -> str:
+    return str(_l("다른 사람이 방금 이 점검을 바꾸었습니다. 화면을 새로 고쳐 지금 상태를 확인하세요."))
+
+
 def _flush(inspection: Inspection) -> None:
     """The version column turns a concurrent change of the same inspection into a refusal."""
     try:
         db.session.flush()
     except StaleDataError:
         db.session.rollback()
-        raise Conflict(_l("다른 사람이 방금 이 점검을 바꾸었습니다. 화면을 새로 고쳐 지금 상태를 확인하세요.")) from None
+        raise Conflict(_stale()) from None
 
 
 # -- reading --------------------------------------------------------------------------------------------------
@@ -472,6 +487,14 @@ def upcoming(days: int = 30, today: date | None = None) -> list[Inspection]:
         .where(Inspection.status == InspectionStatus.PLANNED.value,
                Inspection.planned_on <= today + timedelta(days=days))
         .order_by(Inspection.planned_on, Inspection.id)))
+
+
+def in_progress() -> list[Inspection]:
+    """Inspections being conducted now, oldest start first."""
+    return list(db.session.scalars(
+        select(Inspection).options(selectinload(Inspection.facility))
+        .where(Inspection.status == InspectionStatus.IN_PROGRESS.value)
+        .order_by(Inspection.conducted_on, Inspection.id)))
 
 
 @dataclass
