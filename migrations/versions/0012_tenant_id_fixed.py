@@ -26,6 +26,8 @@ def _tenant_owned_tables() -> list[str]:
 
 
 def upgrade():
+    if op.get_bind().dialect.name != "postgresql":  # information_schema and triggers: PostgreSQL only
+        return
     for table in _tenant_owned_tables():
         rls.fix_tenant_id(op, table)
 
