@@ -201,7 +201,8 @@ def test_the_case_list_runs_a_fixed_number_of_queries(app, make, world):
     many = _queries(app, lead, "GET", "/cases?scope=tenant")
     # Session and user, memberships with tenants, the cases (one query with client, type, worker
     # and lead tenant), pending invitations, case types, workers, dongs, unread notifications.
-    assert few == many == 10  # + pilot menu and feedback-button switch on every page
+    # + pilot menu and feedback-button switch on every page, and the 자원배분 menu (invited to a campaign?)
+    assert few == many == 11
 
 
 def test_the_case_page_runs_a_fixed_number_of_queries(app, make, world):
@@ -219,7 +220,8 @@ def test_the_case_page_runs_a_fixed_number_of_queries(app, make, world):
     many = _queries(app, lead, "GET", url)
     # Session, memberships, the case (with client, type, worker, tenant), the access-log entry,
     # the team, the schedule (one query), workers, dongs, tenants to invite, unread notifications.
-    assert few == many == 12  # + pilot menu and feedback-button switch on every page
+    # + pilot menu and feedback-button switch on every page, and the 자원배분 menu (invited to a campaign?)
+    assert few == many == 13
 
 
 def test_viewers_start_on_their_tenants_cases_and_see_no_write_forms(world):

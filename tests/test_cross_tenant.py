@@ -88,12 +88,24 @@ COVERED = {
         ("show", "GET", dict), ("step", "POST", lambda o: {"step": "accept"}), ("extend", "POST", dict),
         ("evidence_file", "GET", lambda o: {"file_id": o["action_evidence"].public_id}),
     )},
+    **{f"campaigns.{name}": (method, lambda o, kind=kind, extra=extra: {"public_id": o[kind].public_id, **extra})
+       for name, method, kind, extra in (
+        ("show", "GET", "campaign", {}), ("edit", "POST", "campaign", {}),
+        ("change_status", "POST", "campaign", {"action": "review"}), ("run_checks", "POST", "campaign", {}),
+        ("finalise", "POST", "campaign", {}), ("nominate_form", "GET", "campaign", {}),
+        ("pick_client", "POST", "campaign", {}), ("nominate", "POST", "campaign", {}),
+        ("nomination", "GET", "nomination", {}), ("decide", "POST", "nomination", {}),
+        ("edit_nomination", "POST", "nomination", {}), ("withdraw", "POST", "nomination", {}),
+        ("delivery", "POST", "nomination", {}), ("resolve_flag", "POST", "campaign_flag", {}),
+    )},
 }
 
 # What another tenant's request would try to write, for POST routes.
 ATTACK_FORM = {"reason": "침입 시도", "roles": ["viewer"], "name": "바꾼이름", "vital_status": "deceased",
                "vital_status_on": "2026-01-01", "household": "new", "household_relationship": "head",
-               "scope": "region", "purposes": ["referral"], "granted_on": "2026-01-01", "evidence_reference": "x"}
+               "scope": "region", "purposes": ["referral"], "granted_on": "2026-01-01", "evidence_reference": "x",
+               "action": "accept", "note": "침입 시도", "reject_reason": "other", "status": "delivered",
+               "delivered_on": "2026-01-01", "q": "가", "priority": "urgent"}
 
 
 def test_every_object_route_is_covered(app):
@@ -111,7 +123,7 @@ def two_tenants(app, make):
     agreement = make.agreement(a, third)
     client = make.client(a, name="가대상자비밀")
     consent = make.consent(client)
-    b_admin = make.member(b, roles=["tenant_admin", "inspector", "case_manager"], name="나관리자")
+    b_admin = make.member(b, roles=["tenant_admin", "inspector", "case_manager", "campaign_organiser"], name="나관리자")
     # A case on the client with the third tenant on its team, and one of each case record.
     case_objects = make.case_objects(client, a_admin, third, make.member(third, roles=["case_manager"]))
     resource = make.resource(a, name="가기관비밀자원", creator=a_admin, contact_person="가담당자비밀")
@@ -126,14 +138,15 @@ def two_tenants(app, make):
             "workspace": _pilot_workspace(app, a, third),
             "feedback": _feedback_item(app, a, a_admin),
             **_oversight_objects(app, a, a_admin),
-            "campaign": _campaign(app, a, a_admin, third),
+            "campaign": (campaign := _campaign(app, a, a_admin, third)),
+            **_campaign_nomination(app, make, a, a_admin, campaign, third),
             "secret_words": ["가구성원비밀", "다기관", "시험 협약", "가대상자비밀", "동의서-001", "생계 안정",
                              "가기관 내부 메모",
                              "가기관비밀자원", "가담당자비밀", "가기관비밀알림",
                              "가기관비밀의뢰", "가기관비밀사유", "가기관비밀메시지", "가기관비밀첨부",
                              "가기관비밀회의", "가기관비밀안건", "가기관비밀조치",
                              "가기관비밀시범사업", "가기관비밀의견", "가기관비밀캠페인", "가기관비밀시설", "가기관비밀항목", "가기관비밀지적", "가기관비밀시정",
-                             "가기관비밀답변", "가기관비밀사진", "가기관비밀증빙"]}
+                             "가기관비밀답변", "가기관비밀사진", "가기관비밀증빙", "추천비밀사유"]}
 
 
 def _referral_objects(app, make, sender, worker, client, case, receiver):
@@ -236,6 +249,33 @@ def _campaign(app, organiser, user, nominator):
         return campaign
 
 
+def _campaign_nomination(app, make, organiser, user, campaign, nominator):
+    """The third tenant's nomination of its client in A's campaign, over its quota of none (a flag)."""
+    from hanaro.campaigns import checks, service as campaigns
+    from hanaro.clients.models import Client
+    from hanaro.core.db import db
+    from hanaro.tenancy.context import acting_as
+    from hanaro.tenancy.models import Tenant
+
+    dong = make.region(name="가기관관할동", parent_code=organiser.region_code)
+    person = make.client(nominator, name="다기관추천대상", dong_code=dong.code)
+    make.consent(person, scope="tenants", tenants=[organiser], purposes=["campaign"])
+    worker = make.member(nominator, roles=["case_manager"])
+    with app.app_context(), acting_as(nominator.id, worker.id):
+        nomination = campaigns.nominate(campaigns.get_campaign_or_404(campaign.public_id),
+                                        db.session.get(Client, person.id),
+                                        {"reason": "추천비밀사유", "priority": "normal"}, worker).nomination
+        db.session.commit()
+    with app.app_context(), acting_as(organiser.id, user.id):
+        own = campaigns.get_campaign_or_404(campaign.public_id)
+        campaigns.update_campaign(own, {"nominators": [{"tenant": db.session.get(Tenant, nominator.id).code,
+                                                        "quota": 0}]}, user)
+        checks.recheck(own)
+        flag = campaigns.flags_of(own)[0]
+        db.session.commit()
+    return {"nomination": nomination, "campaign_flag": flag}
+
+
 def _oversight_objects(app, owner, user):
     """A facility A supervises (standing in for a municipality): an inspection under way with an
     item and its photo, and a finding whose corrective action was answered with evidence."""
@@ -326,7 +366,8 @@ def test_another_tenant_gets_404_and_nothing_leaks(app, client, two_tenants, end
 UNCHANGED = {"membership_active": True, "agreement_revoked": False, "client_name": "가대상자비밀",
              "vital_status": "alive", "consents": 2, "consent_withdrawn": False, "resource_scope": "private",
              "resource_changes": 1, "notification_read": False,
-             "referrals": 1, "referral_state": "sent", "referral_events": 1, "referral_messages": 1, "referral_files": 1, **OVERSIGHT_UNCHANGED}
+             "referrals": 1, "referral_state": "sent", "referral_events": 1, "referral_messages": 1, "referral_files": 1, **OVERSIGHT_UNCHANGED,
+             "campaign_status": "open", "nomination": ("submitted", "추천비밀사유", "pending"), "campaign_flag": "open"}
 
 
 def _state_of(app, objects):
@@ -355,7 +396,18 @@ def _state_of(app, objects):
             "notification_read": db.session.get(Notification, objects["notification"].id).read_at is not None,
             **_referral_state_of(objects["referral"]),
             **_oversight_state_of(objects),
+            **_campaign_state_of(objects),
         }
+
+
+def _campaign_state_of(objects) -> dict:
+    from hanaro.campaigns.models import Campaign, Flag, Nomination
+    from hanaro.core.db import db
+
+    nomination = db.session.get(Nomination, objects["nomination"].id)
+    return {"campaign_status": db.session.get(Campaign, objects["campaign"].id).status.value,
+            "nomination": (nomination.status.value, nomination.reason, nomination.delivery_status.value),
+            "campaign_flag": db.session.get(Flag, objects["campaign_flag"].id).status.value}
 
 
 def _referral_state_of(referral) -> dict:

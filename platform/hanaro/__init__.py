@@ -118,6 +118,7 @@ def _register_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .audit.views import bp as audit_bp
+    from .campaigns.views import bp as campaigns_bp
     from .campaigns.figure_views import bp as campaign_figures_bp
     from .cases.views import bp as cases_bp
     from .clients.views import bp as clients_bp
@@ -139,7 +140,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (core_bp, accounts_bp, home_bp, tenancy_bp, clients_bp, notifications_bp, audit_bp, cases_bp,
                       resources_bp, resource_transfer_bp, directory_bp, referrals_bp, pilots_bp, feedback_bp,
-                      care_meetings_bp, pilot_metrics_bp, campaign_figures_bp, oversight_figures_bp,
+                      care_meetings_bp, pilot_metrics_bp, campaign_figures_bp, campaigns_bp, oversight_figures_bp,
                       inspections_bp, corrective_actions_bp):
         app.register_blueprint(blueprint)
 

@@ -122,6 +122,27 @@ def campaigns_invited() -> list[Campaign]:
         .order_by(Campaign.closes_on.desc(), Campaign.id.desc())))
 
 
+def invited_to_any() -> bool:
+    """Is the active tenant invited to a campaign that left preparation? Asked once per request
+    (the main menu)."""
+    from flask import g
+
+    if "campaigns_invited" not in g:
+        g.campaigns_invited = db.session.scalar(
+            select(Invitation.id).join(Campaign, Campaign.id == Invitation.campaign_id)
+            .where(Invitation.nominator_tenant_id == context.current_tenant_id(),
+                   Campaign.status != CampaignStatus.PREPARATION.value).limit(1)) is not None
+    return g.campaigns_invited
+
+
+def nominations_of_client(client: Client) -> list[Nomination]:
+    """The active tenant's nominations of one of its clients, newest first (the client page)."""
+    return list(db.session.scalars(
+        select(Nomination).options(selectinload(Nomination.campaign).selectinload(Campaign.tenant))
+        .where(Nomination.client_id == client.id, Nomination.nominator_tenant_id == context.current_tenant_id())
+        .order_by(Nomination.submitted_at.desc(), Nomination.id.desc())))
+
+
 # -- the organiser's campaign ------------------------------------------------------------------------
 
 def create_campaign(data: dict, actor) -> Campaign:
@@ -817,17 +838,20 @@ def received_before(nomination: Nomination) -> list[tuple[Campaign, object]]:
     return [(c, on) for c, on in rows]
 
 
-def flag_reason(flag: Flag, for_organiser: bool | None = None) -> str:
+def flag_reason(flag: Flag, for_organiser: bool | None = None, duplicate_names: list[str] | None = None) -> str:
     """The flag's reason in Korean. The nominating tenant's wording never says who else
-    nominated; the organiser's names the other tenants."""
+    nominated; the organiser's names the other tenants (``duplicate_names`` when the caller has
+    them already, see :func:`flag_reasons`)."""
     if for_organiser is None:
         for_organiser = context.current_tenant_id() == flag.tenant_id
     details = flag.details or {}
     if flag.kind is FlagKind.DUPLICATE:
         if not for_organiser:
             return str(DUPLICATE_NOTICE)
-        names = sorted({m.nomination.nominator.name for m in duplicates_of(flag.nomination)})
-        return str(_l("같은 사람 또는 가구를 다른 기관도 추천했습니다: %(tenants)s", tenants=", ".join(names) or "-"))
+        if duplicate_names is None:
+            duplicate_names = sorted({m.nomination.nominator.name for m in duplicates_of(flag.nomination)})
+        return str(_l("같은 사람 또는 가구를 다른 기관도 추천했습니다: %(tenants)s",
+                      tenants=", ".join(duplicate_names) or "-"))
     if flag.kind is FlagKind.DECEASED:
         return str(_l("주민등록상 사망(%(on)s)으로 확인됩니다.", on=details.get("on", "")))
     if flag.kind is FlagKind.MOVED_OUT:
@@ -842,6 +866,22 @@ def flag_reason(flag: Flag, for_organiser: bool | None = None) -> str:
                       dong=region.name if region else details.get("dong_code", ""), quota=details.get("quota", "")))
     return str(_l("추천 기관 한도(%(quota)s가구)를 넘는 추천입니다 (%(rank)s번째).",
                   quota=details.get("quota", ""), rank=details.get("rank", "")))
+
+
+def flag_reasons(campaign: Campaign, flags: list[Flag]) -> dict[int, str]:
+    """{flag id: reason} for a list of the campaign's flags in a fixed number of queries (the
+    organiser's nominations table); in the nominating tenant's wording when it asks."""
+    for_organiser = context.current_tenant_id() == campaign.tenant_id
+    names: dict[int, list[str]] = {}
+    if for_organiser and any(f.kind is FlagKind.DUPLICATE for f in flags):
+        groups = checks.duplicate_groups(campaign.id)
+        wanted = {n for f in flags if f.kind is FlagKind.DUPLICATE for n in groups.get(f.nomination_id, ())}
+        nominator_of = dict(db.session.execute(
+            select(Nomination.id, Tenant.name).join(Tenant, Tenant.id == Nomination.nominator_tenant_id)
+            .where(Nomination.id.in_(wanted))).all()) if wanted else {}
+        names = {f.nomination_id: sorted({nominator_of[n] for n in groups.get(f.nomination_id, ()) if n in nominator_of})
+                 for f in flags if f.kind is FlagKind.DUPLICATE}
+    return {f.id: flag_reason(f, for_organiser, names.get(f.nomination_id)) for f in flags}
 
 
 def nominator_notices(nomination: Nomination) -> list[str]:

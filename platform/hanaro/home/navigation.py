@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l, pgettext
 
+from ..campaigns import service as campaigns
 from ..pilots import service as pilots
 from ..tenancy.models import Role
 
@@ -18,6 +19,9 @@ def nav_items_for(user, membership) -> list[tuple[str, str]]:
             items.append(("resources.index", str(_l("자원"))))
         if membership.has_role(Role.CASE_MANAGER, Role.REFERRAL_COORDINATOR, Role.TENANT_ADMIN, Role.VIEWER):
             items.append(("referrals.index", str(_l("서비스의뢰"))))
+        if membership.has_role(Role.CAMPAIGN_ORGANISER) or (
+                membership.has_role(Role.CASE_MANAGER, Role.REFERRAL_COORDINATOR) and campaigns.invited_to_any()):
+            items.append(("campaigns.index", str(_l("자원배분"))))
         items.append(("tenancy.agreements", str(_l("협약"))))
         items.append(("notifications.inbox", str(_l("알림"))))
         if pilots.shows_menu():
