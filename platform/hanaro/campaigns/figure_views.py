@@ -10,9 +10,7 @@ organiser's campaign staff (자원배분 담당자) and tenant admins read them.
 """
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -61,7 +59,7 @@ def overview_csv(figure):
     args, _errors = _args()
     chosen = _chosen(_overview_figures(args["year"]), figure)
     suffix = f"-{args['year']}" if args["year"] and figure == "households-served" else ""
-    return _csv(chosen, f"campaign-figures-{figure}{suffix}.csv")
+    return charts.figure_csv_response(chosen, f"campaign-figures-{figure}{suffix}.csv")
 
 
 @bp.get("/<public_id>")
@@ -77,7 +75,8 @@ def campaign_csv(public_id, figure):
     chosen = service.own_campaign_or_404(public_id)
     if figure not in CAMPAIGN_FIGURES:
         abort(404)
-    return _csv(_chosen(_campaign_figures(chosen), figure), f"campaign-{chosen.public_id}-{figure}.csv")
+    return charts.figure_csv_response(_chosen(_campaign_figures(chosen), figure),
+                                      f"campaign-{chosen.public_id}-{figure}.csv")
 
 
 def _args() -> tuple[dict, dict]:
@@ -89,15 +88,6 @@ def _args() -> tuple[dict, dict]:
 
 def _chosen(built: list[Figure], key: str) -> Figure:
     return next(f for f in built if f.key == key)
-
-
-def _csv(figure: Figure, filename: str) -> Response:
-    response = Response(charts.figure_csv(figure), mimetype="text/csv")
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{quote(filename)}\"; filename*=UTF-8''{quote(filename)}")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 # -- figures -----------------------------------------------------------------------------------------------

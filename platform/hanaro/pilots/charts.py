@@ -275,10 +275,13 @@ def bar_chart(chart_id: str, title: str, desc: str, labels: list[str], series: l
     are stacked, each in its own pattern; each row ends in its total (or ``value_labels``)."""
     row = 30.0
     label_width = min(max((_text_width(label) for label in labels), default=40) + 16, 240)
-    left, right = label_width + 8, WIDTH - 90.0
+    totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
+    ends = value_labels or [f"{_number(total)}{unit}" for total in totals]
+    # Room on the right for the longest end label (bold: a little wider than regular text).
+    value_room = min(max(90.0, max((_text_width(text) * 1.1 + 12 for text in ends), default=0)), 260)
+    left, right = label_width + 8, WIDTH - value_room
     top = 48.0 if len(series) > 1 else 20.0
     height = top + row * max(len(labels), 1) + 16
-    totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
     maximum, _tick = _axis(totals)
     parts = _open(chart_id, title, desc, height)
     parts.append(_patterns(chart_id, len(series)))
@@ -297,7 +300,6 @@ def bar_chart(chart_id: str, title: str, desc: str, labels: list[str], series: l
             parts.append(f'<rect x="{_f(x)}" y="{_f(y + 5)}" width="{_f(w)}" height="{_f(row - 10)}" '
                          f'fill="{_fill(chart_id, k)}" stroke="{COLOURS[k % len(COLOURS)]}" stroke-width="1"/>')
             x += w
-        text = value_labels[i] if value_labels else f"{_number(totals[i])}{unit}"
-        parts.append(f'<text x="{_f(x + 6)}" y="{_f(y + row / 2 + 4)}" font-weight="700">{escape(text)}</text>')
+        parts.append(f'<text x="{_f(x + 6)}" y="{_f(y + row / 2 + 4)}" font-weight="700">{escape(ends[i])}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
