@@ -285,5 +285,5 @@ def test_every_kind_of_access_the_app_records_has_a_label():
 
     root = Path(__file__).resolve().parents[1] / "platform" / "hanaro"
     source = "\n".join(p.read_text(encoding="utf-8") for p in root.rglob("*.py"))
-    recorded = set(re.findall(r'what="([a-z_]+)"', source))
+    recorded = set(re.findall(r'what="([a-z_]+)"', source)) | set(re.findall(r'^WHAT = "([a-z_]+)"', source, re.M))
     assert recorded and recorded <= set(WHAT_LABELS)

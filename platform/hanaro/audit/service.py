@@ -56,6 +56,8 @@ WHAT_LABELS = {
     "household": _l("가구"),
     "consent": _l("정보제공 동의"),
     "referral": _l("서비스의뢰"),
+    "care_meeting": _l("지역케어회의 안건"),
+    "campaign_nomination": _l("자원배분 추천"),
     LOG_EXPORT_WHAT: _l("접근기록 내보내기"),
     LOG_SEARCH_WHAT: _l("접근기록 검색(대상자 지정)"),
 }
