@@ -88,3 +88,21 @@ def apply_campaigns():
         raise click.ClickException(str(missing)) from None
     db.session.commit()
     click.echo(campaigns.summary(result))
+
+
+@demo_cli.command("oversight")
+@with_appcontext
+def apply_oversight():
+    """Facilities supervised by 제주시청 (and 서귀포시청) with inspections, corrective actions in every
+    state, sanctions and evaluations; 한라요양원 answers for itself (idempotent; needs
+    `flask tenants apply --demo` first)."""
+    if not current_app.config["HANARO_DEMO"]:
+        raise click.ClickException("demo data exists only in demo mode (HANARO_DEMO=1)")
+    from . import oversight
+
+    try:
+        result = oversight.apply()
+    except oversight.MissingDemoData as missing:  # raised before anything is written
+        raise click.ClickException(str(missing)) from None
+    db.session.commit()
+    click.echo(oversight.summary(result))
