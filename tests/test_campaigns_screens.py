@@ -223,6 +223,9 @@ def test_opening_invites_the_agencies_who_then_see_the_campaign_in_their_menu(w)
     page = text(nominator(w, w.a).get(f"/campaigns/{public_id}"))
     assert "대상자 추천하기" in page and "제한 없음" in page
     assert w.b.name not in page  # the other invited agency is not named to a nominator
+    # An invited agency's administrator works with its clients too (as for referrals).
+    admin = browser(w, w.make.member(w.b, roles=["tenant_admin"]))
+    assert "대상자 추천하기" in text(admin.get(f"/campaigns/{public_id}")) and ">자원배분<" in text(admin.get("/"))
 
 
 def test_a_nominator_picks_its_own_client_by_a_post_search_and_nominates_once(w):

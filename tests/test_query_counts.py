@@ -15,9 +15,10 @@ def test_home_and_members_pages_use_a_fixed_number_of_queries(app, make, signed_
     many_members = _members_page_queries(app, client)
     # Session with its user, memberships with tenants, agreements, member count, tenant region,
     # unread notifications; the pilot menu (takes part in a workspace?), the feedback button's switch,
-    # and the care-meeting task count's switch.
-    assert home_queries() == 9
-    assert many_members == few_members == 6  # + pilot menu and feedback-button switch on every page
+    # and the care-meeting task count's switch; the 자원배분 menu (invited to a campaign?).
+    assert home_queries() == 10
+    # + pilot menu, feedback-button switch and 자원배분 menu on every page
+    assert many_members == few_members == 7
 
 
 def _members_page_queries(app, client):

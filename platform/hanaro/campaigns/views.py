@@ -3,8 +3,9 @@ allocation, and the invited agencies' nominations. Routes stay thin: parse with 
 call ``service``, render.
 
 Who. The organiser's screens need the 자원배분 담당자 role (``campaign_organiser``) in the tenant
-that runs the campaign; nominating needs 사례관리자 or 서비스의뢰 담당자 in an invited tenant. The
-campaign page and the nomination page serve both sides (notifications link to /campaigns/<id>).
+that runs the campaign; nominating needs 사례관리자, 서비스의뢰 담당자 or 기관 관리자 (those who work
+with the tenant's clients, as for referrals) in an invited tenant. The campaign page and the
+nomination page serve both sides (notifications link to /campaigns/<id>).
 A campaign or nomination the tenant may not see is 404 (the service's loaders); a visible one
 asked for by the wrong side, or by a member without that side's role, is 403.
 
@@ -50,7 +51,7 @@ from .states import Side
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
 ORGANISE = (Role.CAMPAIGN_ORGANISER,)
-NOMINATE = (Role.CASE_MANAGER, Role.REFERRAL_COORDINATOR)
+NOMINATE = (Role.CASE_MANAGER, Role.REFERRAL_COORDINATOR, Role.TENANT_ADMIN)  # as for clients and referrals
 EITHER = (*ORGANISE, *NOMINATE)
 ROW_LISTS = ("nominator_tenant", "nominator_quota", "quota_dong", "quota_households")
 EMPTY_ROWS = 3  # blank rows a form offers without JavaScript ("행 추가" adds more)

@@ -20,7 +20,8 @@ def nav_items_for(user, membership) -> list[tuple[str, str]]:
         if membership.has_role(Role.CASE_MANAGER, Role.REFERRAL_COORDINATOR, Role.TENANT_ADMIN, Role.VIEWER):
             items.append(("referrals.index", str(_l("서비스의뢰"))))
         if membership.has_role(Role.CAMPAIGN_ORGANISER) or (
-                membership.has_role(Role.CASE_MANAGER, Role.REFERRAL_COORDINATOR) and campaigns.invited_to_any()):
+                membership.has_role(Role.CASE_MANAGER, Role.REFERRAL_COORDINATOR, Role.TENANT_ADMIN)
+                and campaigns.invited_to_any()):
             items.append(("campaigns.index", str(_l("자원배분"))))
         items.append(("tenancy.agreements", str(_l("협약"))))
         items.append(("notifications.inbox", str(_l("알림"))))
