@@ -88,6 +88,17 @@ COVERED = {
         ("show", "GET", dict), ("step", "POST", lambda o: {"step": "accept"}), ("extend", "POST", dict),
         ("evidence_file", "GET", lambda o: {"file_id": o["action_evidence"].public_id}),
     )},
+    **{f"oversight.{name}": (method, lambda o, kind=kind: {"public_id": o[kind].public_id})
+       for name, method, kind in (
+        ("facility", "GET", "oversight_facility"), ("edit_facility", "POST", "oversight_facility"),
+        ("link_tenant", "POST", "oversight_facility"), ("close_facility", "POST", "oversight_facility"),
+        ("facility_status", "POST", "oversight_facility"), ("facility_sanctions", "GET", "oversight_facility"),
+        ("new_sanction", "POST", "oversight_facility"), ("facility_evaluations", "GET", "oversight_facility"),
+        ("sanction", "GET", "sanction"), ("correct_sanction", "POST", "sanction"),
+        ("cycle", "GET", "evaluation_cycle"), ("record_evaluation", "POST", "evaluation_cycle"),
+        ("evaluation", "GET", "evaluation"), ("edit_evaluation", "POST", "evaluation"),
+        ("checklist", "POST", "checklist_template"),
+    )},
     **{f"campaigns.{name}": (method, lambda o, kind=kind, extra=extra: {"public_id": o[kind].public_id, **extra})
        for name, method, kind, extra in (
         ("show", "GET", "campaign", {}), ("edit", "POST", "campaign", {}),
@@ -137,7 +148,8 @@ def two_tenants(app, make):
             **_care_meeting_objects(app, make, a, a_admin, case_objects["case"], third),
             "workspace": _pilot_workspace(app, a, third),
             "feedback": _feedback_item(app, a, a_admin),
-            **_oversight_objects(app, a, a_admin),
+            **(oversight := _oversight_objects(app, a, a_admin)),
+            **_oversight_records(app, a, a_admin, oversight["oversight_facility"]),
             "campaign": (campaign := _campaign(app, a, a_admin, third)),
             **_campaign_nomination(app, make, a, a_admin, campaign, third),
             "secret_words": ["가구성원비밀", "다기관", "시험 협약", "가대상자비밀", "동의서-001", "생계 안정",
@@ -146,7 +158,8 @@ def two_tenants(app, make):
                              "가기관비밀의뢰", "가기관비밀사유", "가기관비밀메시지", "가기관비밀첨부",
                              "가기관비밀회의", "가기관비밀안건", "가기관비밀조치",
                              "가기관비밀시범사업", "가기관비밀의견", "가기관비밀캠페인", "가기관비밀시설", "가기관비밀항목", "가기관비밀지적", "가기관비밀시정",
-                             "가기관비밀답변", "가기관비밀사진", "가기관비밀증빙", "추천비밀사유"]}
+                             "가기관비밀답변", "가기관비밀사진", "가기관비밀증빙", "추천비밀사유",
+                             "가기관비밀현황", "가기관비밀처분", "가기관비밀평가", "가기관비밀점검표"]}
 
 
 def _referral_objects(app, make, sender, worker, client, case, receiver):
@@ -323,13 +336,44 @@ def _oversight_objects(app, owner, user):
                 "inspection_photo": photo, "action_evidence": evidence}
 
 
-OVERSIGHT_UNCHANGED = {"oversight": ("in_progress", 1, None, 1, "answered", 1, 1, 2)}
+def _oversight_records(app, owner, user, facility):
+    """The facility's status report, a sanction, an evaluation in A's cycle, and A's checklist template."""
+    from hanaro.core.db import db
+    from hanaro.oversight.models import (
+        Area, ChecklistTemplate, ChecklistTemplateItem, Evaluation, EvaluationCycle, FacilityStatus, Sanction,
+    )
+    from hanaro.tenancy.context import acting_as
+
+    with app.app_context(), acting_as(owner.id, user.id):
+        part = {"facility_id": facility.id}
+        db.session.add(FacilityStatus(**part, residents=9, staff_count=4, note="가기관비밀현황",
+                                      reporter_tenant_id=owner.id))
+        sanction = Sanction(**part, sanction_type="fine", legal_basis="법", reason="가기관비밀처분", amount=100,
+                            decided_on=date(2026, 1, 10), effective_from=date(2026, 1, 10))
+        cycle = EvaluationCycle(year=2025, facility_type="elderly", name="가기관비밀평가",
+                                areas=[{"code": "all", "label": "전체", "max_score": 100}])
+        template = ChecklistTemplate(name="가기관비밀점검표", facility_type="elderly")
+        db.session.add_all([sanction, cycle, template])
+        db.session.flush()
+        template.items.append(ChecklistTemplateItem(tenant_id=owner.id, area=Area.SAFETY, position=1, text="소방"))
+        evaluation = Evaluation(**part, cycle_id=cycle.id, year=2025, facility_type="elderly", total=80, max_total=100,
+                                grade="B", evaluated_on=date(2025, 10, 1), comment="가기관비밀평가",
+                                scores=[{"code": "all", "label": "전체", "max_score": 100, "score": 80}])
+        db.session.add(evaluation)
+        db.session.commit()
+        return {"sanction": sanction, "evaluation_cycle": cycle, "evaluation": evaluation,
+                "checklist_template": template}
+
+
+OVERSIGHT_UNCHANGED = {"oversight": ("in_progress", 1, None, 1, "answered", 1, 1, 2),
+                       "oversight_records": ("가기관비밀시설", None, None, 1, 1, 1, 80, "가기관비밀점검표", 1)}
 
 
 def _oversight_state_of(objects) -> dict:
     from hanaro.core.db import db
     from hanaro.oversight.models import (
-        ActionEvent, CorrectiveAction, Finding, Inspection, InspectionItem, OversightFile,
+        ActionEvent, ChecklistTemplate, CorrectiveAction, Evaluation, EvaluationCycle, Facility, FacilityStatus,
+        Finding, Inspection, InspectionItem, OversightFile, Sanction,
     )
     from sqlalchemy import func, select
 
@@ -339,8 +383,14 @@ def _oversight_state_of(objects) -> dict:
     inspection = db.session.get(Inspection, objects["inspection"].id)
     action = db.session.get(CorrectiveAction, objects["corrective_action"].id)
     item = db.session.scalar(select(InspectionItem).where(InspectionItem.inspection_id == inspection.id))
+    facility = db.session.get(Facility, objects["oversight_facility"].id)
+    template = db.session.get(ChecklistTemplate, objects["checklist_template"].id)
     return {"oversight": (inspection.status.value, count(Inspection), item.result, count(Finding), action.state.value,
-                          action.version, count(ActionEvent), count(OversightFile))}
+                          action.version, count(ActionEvent), count(OversightFile)),
+            "oversight_records": (facility.name, facility.closed_on, facility.facility_tenant_id, count(FacilityStatus),
+                                  count(Sanction), count(EvaluationCycle),
+                                  db.session.get(Evaluation, objects["evaluation"].id).total, template.name,
+                                  len(template.items))}
 
 
 def _url(app, endpoint, objects):

@@ -126,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
     from .oversight.action_views import bp as corrective_actions_bp
     from .oversight.inspection_views import bp as inspections_bp
     from .oversight.figure_views import bp as oversight_figures_bp
+    from .oversight.views import bp as oversight_bp
     from .core.views import bp as core_bp
     from .directory.views import bp as directory_bp
     from .home.views import bp as home_bp
@@ -141,7 +142,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (core_bp, accounts_bp, home_bp, tenancy_bp, clients_bp, notifications_bp, audit_bp, cases_bp,
                       resources_bp, resource_transfer_bp, directory_bp, referrals_bp, pilots_bp, feedback_bp,
                       care_meetings_bp, pilot_metrics_bp, campaign_figures_bp, campaigns_bp, oversight_figures_bp,
-                      inspections_bp, corrective_actions_bp):
+                      inspections_bp, corrective_actions_bp, oversight_bp):
         app.register_blueprint(blueprint)
 
 

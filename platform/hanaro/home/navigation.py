@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l, pgettext
 
 from ..campaigns import service as campaigns
+from ..oversight import service as oversight
 from ..pilots import service as pilots
 from ..tenancy.models import Role
 
@@ -23,6 +24,8 @@ def nav_items_for(user, membership) -> list[tuple[str, str]]:
                 membership.has_role(Role.CASE_MANAGER, Role.REFERRAL_COORDINATOR, Role.TENANT_ADMIN)
                 and campaigns.invited_to_any()):
             items.append(("campaigns.index", str(_l("자원배분"))))
+        if oversight.shows_menu(membership):
+            items.append(("oversight.index", str(_l("지도점검"))))
         items.append(("tenancy.agreements", str(_l("협약"))))
         items.append(("notifications.inbox", str(_l("알림"))))
         if pilots.shows_menu():

@@ -168,6 +168,11 @@ def history(facility: Facility) -> list[Evaluation]:
                                    .order_by(Evaluation.year.desc(), Evaluation.id.desc())))
 
 
+def results_of(cycle: EvaluationCycle) -> dict[int, Evaluation]:
+    """{facility id: its evaluation} in ``cycle``."""
+    return {e.facility_id: e for e in db.session.scalars(select(Evaluation).where(part_of(Evaluation, cycle, "cycle_id")))}
+
+
 @dataclass
 class TypeAverage:
     count: int

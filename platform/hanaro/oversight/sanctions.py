@@ -166,6 +166,12 @@ def findings_of(sanction: Sanction) -> list[Finding]:
         .where(part_of(SanctionFinding, sanction, "sanction_id")).order_by(Finding.id)))
 
 
+def findings_to_follow(facility: Facility) -> list[Finding]:
+    """The facility's findings a sanction may follow, newest first."""
+    return list(db.session.scalars(select(Finding).where(part_of(Finding, facility))
+                                   .order_by(Finding.created_at.desc(), Finding.id.desc())))
+
+
 @dataclass
 class Entry:
     """One entry of the history, as a screen shows it."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
 
@@ -21,7 +21,7 @@ from ..core import clock
 from ..core.db import db
 from ..core.rules import RuleViolation
 from ..tenancy import context
-from ..tenancy.models import Region, Tenant, TenantKind
+from ..tenancy.models import Region, RegionLevel, Tenant, TenantKind
 from .models import (
     AWAITING_FACILITY, OPEN_ACTION_STATES, CorrectiveAction, Evaluation, Facility, FacilityStatus, FacilityType,
     Inspection, InspectionStatus, OperatorKind,
@@ -178,6 +178,58 @@ def close_facility(facility: Facility, closed_on: date, actor) -> None:
         raise RuleViolation(_l("폐지일은 신고·허가일 이후여야 합니다."), field="closed_on")
     facility.closed_on = closed_on
     db.session.flush()
+
+
+def own_facilities() -> list[Facility]:
+    """The facilities the active tenant is (its own records, as a facility on the platform)."""
+    return list(db.session.scalars(select(Facility).where(Facility.facility_tenant_id == context.current_tenant_id())
+                                   .order_by(Facility.closed_on.is_not(None), Facility.name, Facility.id)))
+
+
+def facilities_by_id(ids) -> dict[int, Facility]:
+    """{id: facility} of those the active tenant may see (for lists of records naming them)."""
+    ids = set(ids)
+    return {f.id: f for f in db.session.scalars(select(Facility).where(Facility.id.in_(ids)))} if ids else {}
+
+
+def dong_options(area_code: str) -> list[tuple[str, str]]:
+    """(code, name) of the 읍면동 inside an area (a municipality's, or a province's through its
+    municipalities), by name: where a supervisor's facilities may lie."""
+    municipalities = select(Region.code).where(Region.parent_code == area_code)
+    dongs = db.session.scalars(select(Region).where(
+        Region.level == RegionLevel.DONG,
+        or_(Region.parent_code == area_code, Region.parent_code.in_(municipalities))).order_by(Region.name))
+    return [(r.code, r.name) for r in dongs]
+
+
+def listed_dong_options() -> list[tuple[str, str]]:
+    """(code, name) of the 읍면동 the facilities the active tenant sees lie in (the list's filter)."""
+    codes = select(Facility.dong_code).where(Facility.dong_code.is_not(None)).distinct().scalar_subquery()
+    return [(r.code, r.name) for r in db.session.scalars(select(Region).where(Region.code.in_(codes))
+                                                         .order_by(Region.name))]
+
+
+def facility_tenant_options(supervisor: Tenant) -> list[Tenant]:
+    """Tenants of the supervisor's province a facility can be linked to (facilities, welfare centres)."""
+    return list(db.session.scalars(select(Tenant).where(
+        Tenant.kind.in_([k.value for k in FACILITY_TENANT_KINDS]), Tenant.active.is_(True),
+        Tenant.province_code == supervisor.province_code).order_by(Tenant.name)))
+
+
+def shows_menu(membership) -> bool:
+    """Does the main menu offer 지도점검? To inspectors (a role check), and to facility and province
+    tenants with records to read — the one query asked only for those kinds, once per request."""
+    from flask import g
+
+    from ..tenancy.models import Role
+
+    if membership.has_role(Role.INSPECTOR):
+        return True
+    if membership.tenant.kind not in (TenantKind.FACILITY, TenantKind.PROVINCE):
+        return False
+    if "oversight_in_menu" not in g:
+        g.oversight_in_menu = db.session.scalar(select(Facility.id).limit(1)) is not None
+    return g.oversight_in_menu
 
 
 # -- status reports (현황정보) ---------------------------------------------------------------------------------
