@@ -12,6 +12,7 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
@@ -33,11 +34,19 @@ class State(enum.StrEnum):
     EXPIRED = "expired"
 
 
+# The states share their Korean words with the buttons that lead to them (수락 is both "accept" and
+# "accepted"): the context keeps the two apart in other languages.
 STATE_LABELS = {
-    State.DRAFT: _l("작성 중"), State.SENT: _l("보냄 (응답 대기)"), State.ACCEPTED: _l("수락"),
-    State.WAITLISTED: _l("대기 등록"), State.DECLINED: _l("거절"), State.IN_PROGRESS: _l("서비스 제공 중"),
-    State.COMPLETED: _l("완료"), State.NOT_COMPLETED: _l("미완료 종결"), State.WITHDRAWN: _l("철회"),
-    State.EXPIRED: _l("기한 만료"),
+    State.DRAFT: _l("작성 중"),
+    State.SENT: _l("보냄 (응답 대기)"),
+    State.ACCEPTED: lazy_pgettext("referral state", "수락"),
+    State.WAITLISTED: lazy_pgettext("referral state", "대기 등록"),
+    State.DECLINED: lazy_pgettext("referral state", "거절"),
+    State.IN_PROGRESS: _l("서비스 제공 중"),
+    State.COMPLETED: lazy_pgettext("referral state", "완료"),
+    State.NOT_COMPLETED: lazy_pgettext("referral state", "미완료 종결"),
+    State.WITHDRAWN: lazy_pgettext("referral state", "철회"),
+    State.EXPIRED: lazy_pgettext("referral state", "기한 만료"),
 }
 # No outcome yet: the referral stays on both sides' lists.
 OPEN_STATES = (State.DRAFT, State.SENT, State.ACCEPTED, State.WAITLISTED, State.IN_PROGRESS)
@@ -50,7 +59,7 @@ class Urgency(enum.StrEnum):
     URGENT = "urgent"
 
 
-URGENCY_LABELS = {Urgency.ROUTINE: _l("보통"), Urgency.PRIORITY: _l("우선"), Urgency.URGENT: _l("긴급")}
+URGENCY_LABELS = {Urgency.ROUTINE: lazy_pgettext("urgency", "보통"), Urgency.PRIORITY: _l("우선"), Urgency.URGENT: _l("긴급")}
 
 
 class DeclineReason(enum.StrEnum):

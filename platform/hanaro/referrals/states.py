@@ -7,6 +7,7 @@ import enum
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from ..core.rules import RuleViolation
 from .models import STATE_LABELS, State
@@ -27,19 +28,23 @@ class Transition:
     needs: str | None = None  # the input the action cannot do without
 
 
+# Buttons in their own context: the state a button leads to may share its Korean word (STATE_LABELS).
 TRANSITIONS: dict[str, Transition] = {
     "send": Transition(Side.SENDER, (State.DRAFT,), State.SENT, _l("보내기")),
-    "accept": Transition(Side.RECEIVER, (State.SENT, State.WAITLISTED), State.ACCEPTED, _l("수락")),
-    "waitlist": Transition(Side.RECEIVER, (State.SENT,), State.WAITLISTED, _l("대기 등록")),
-    "decline": Transition(Side.RECEIVER, (State.SENT, State.WAITLISTED), State.DECLINED, _l("거절"), "decline_reason"),
+    "accept": Transition(Side.RECEIVER, (State.SENT, State.WAITLISTED), State.ACCEPTED,
+                         lazy_pgettext("referral action", "수락")),
+    "waitlist": Transition(Side.RECEIVER, (State.SENT,), State.WAITLISTED,
+                           lazy_pgettext("referral action", "대기 등록")),
+    "decline": Transition(Side.RECEIVER, (State.SENT, State.WAITLISTED), State.DECLINED,
+                          lazy_pgettext("referral action", "거절"), "decline_reason"),
     "start": Transition(Side.RECEIVER, (State.ACCEPTED,), State.IN_PROGRESS, _l("서비스 시작")),
-    "complete": Transition(Side.RECEIVER, (State.ACCEPTED, State.IN_PROGRESS), State.COMPLETED, _l("완료"),
-                           "outcome_note"),
+    "complete": Transition(Side.RECEIVER, (State.ACCEPTED, State.IN_PROGRESS), State.COMPLETED,
+                           lazy_pgettext("referral action", "완료"), "outcome_note"),
     "not_complete": Transition(Side.RECEIVER, (State.ACCEPTED, State.IN_PROGRESS), State.NOT_COMPLETED,
-                               _l("미완료 종결"), "outcome_note"),
+                               lazy_pgettext("referral action", "미완료 종결"), "outcome_note"),
     "withdraw": Transition(Side.SENDER, (State.DRAFT, State.SENT, State.ACCEPTED, State.WAITLISTED, State.IN_PROGRESS),
-                           State.WITHDRAWN, _l("철회"), "note"),
-    "expire": Transition(Side.SYSTEM, (State.SENT,), State.EXPIRED, _l("기한 만료")),
+                           State.WITHDRAWN, lazy_pgettext("referral action", "철회"), "note"),
+    "expire": Transition(Side.SYSTEM, (State.SENT,), State.EXPIRED, lazy_pgettext("referral action", "기한 만료")),
 }
 
 SIDE_REFUSALS = {
