@@ -33,6 +33,7 @@ def w(app, make):
     world.staff_a_viewer = make.member(world.home_a, roles=["viewer"], name="시설조회")
     world.staff_a2 = make.member(world.home_a, roles=["case_manager"], name="시설직원2")
     world.province_admin = make.member(world.province, roles=["tenant_admin"], name="도관리자")
+    world.city_viewer = make.member(world.city, roles=["viewer"], name="시조회")
     return world
 
 
@@ -229,6 +230,10 @@ def test_roles_the_facility_viewer_cannot_answer_and_the_facility_cannot_decide(
     facility = _as(w, w.staff_a)
     for step in ("accept", "return", "cancel", "record_answer", "extend"):
         assert _post(facility, w, loop[0], step, reason="x", due_on="2099-01-01").status_code == 403, step
+    city_viewer = _as(w, w.city_viewer)
+    assert "인력 배치기준 미달" in _text(city_viewer.get(f"/oversight/actions/{loop[0]}"))
+    for step in ("accept", "return", "cancel", "extend"):
+        assert _post(city_viewer, w, loop[0], step, reason="x", due_on="2099-01-01").status_code == 403, step
     inspector = _as(w, w.inspector)
     refused = _post(inspector, w, loop[0], "answer", answer="대신 제출")
     assert refused.status_code == 403

@@ -160,6 +160,18 @@ def test_the_plan_is_edited_and_a_stale_edit_is_refused(w):
     assert _row(w, public_id).planned_on.isoformat() == new_day
 
 
+def test_starting_from_a_page_a_colleague_changed_meanwhile_is_refused(w):
+    first, second = _as(w, w.inspector), _as(w, w.inspector2)
+    public_id = _public_id(_plan(w, first))
+    seen = _row(w, public_id).version  # the colleague's page shows this version
+    assert first.post(f"/oversight/inspections/{public_id}/edit", data={
+        "planned_on": clock.today().isoformat(), "inspectors": [w.inspector.public_id], "version": seen}).status_code == 303
+    late = second.post(f"/oversight/inspections/{public_id}/start",
+                       data={"conducted_on": clock.today().isoformat(), "version": seen})
+    assert late.status_code == 409 and "다른 사람이 방금 이 점검을 바꾸었습니다" in _text(late)
+    assert 'id="start-form"' in _text(late) and _row(w, public_id).status is InspectionStatus.PLANNED
+
+
 # -- conducting -------------------------------------------------------------------------------------------
 
 def test_conducting_the_checklist_by_area_with_results_notes_and_photos(w):
