@@ -518,3 +518,29 @@ def _state(app, w):
                 *(db.session.scalar(select(func.count()).select_from(m))
                   for m in (FacilityStatus, Sanction, Evaluation, EvaluationCycle, ChecklistTemplate)),
                 db.session.scalar(select(Evaluation.total)))
+
+
+def test_the_overview_takes_the_same_queries_for_more_facilities_actions_and_sanctions(w, as_user, app):
+    from .helpers import count_queries
+
+    past = clock.today() - timedelta(days=40)
+    w.conduct(w.facility_a, conducted_on=past, due_on=past + timedelta(days=10))
+    _record_sanction(w)
+    client = as_user(w.inspector)
+
+    def queries():
+        client.get("/oversight")  # warm up
+        with app.app_context(), count_queries() as counted:
+            assert client.get("/oversight").status_code == 200
+        return counted()
+
+    few = queries()
+    for n in range(5):
+        facility = w.facility(f"추가요양원{n}", f"제2022-{n}호")
+        w.conduct(facility, findings=("급식 위생 미흡",), conducted_on=past, due_on=past + timedelta(days=10))
+        _record_sanction(w, facility)
+        with w.acting(w.city, w.inspector):
+            service.report_status(service.get_facility_or_404(facility.public_id),
+                                  {"residents": 20, "staff_count": 9}, w.inspector)
+    many = queries()
+    assert many == few
