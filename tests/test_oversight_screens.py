@@ -18,7 +18,7 @@ from hanaro.oversight.models import (
     ChecklistTemplate, Evaluation, EvaluationCycle, Facility, FacilityStatus, Sanction,
 )
 from hanaro.tenancy.context import acting_as
-from hanaro.tenancy.models import TenantKind
+from hanaro.tenancy.models import RegionLevel, TenantKind
 
 from .helpers import login
 
@@ -73,8 +73,8 @@ def _cycle(w, year=2025):
 
 def _evaluate(w, cycle_id, facility, **scores):
     with w.acting(w.city, w.inspector):
-        return evaluations.record(evaluations.get_cycle_or_404(cycle_id), service.get_facility_or_404(facility.public_id),
-                                  {"scores": {**SCORES, **scores}, "evaluated_on": date(2025, 10, 1)},
+        cycle, facility = evaluations.get_cycle_or_404(cycle_id), service.get_facility_or_404(facility.public_id)
+        return evaluations.record(cycle, facility, {"scores": {**SCORES, **scores}, "evaluated_on": date(2025, 10, 1)},
                                   w.inspector).public_id
 
 
@@ -93,8 +93,8 @@ def test_the_inspectors_overview_shows_overdue_actions_upcoming_inspections_and_
     assert "기한 지난 시정 요구 2건" in page and "다가오는 점검 1건" in page
     assert re.search(r"바다요양원 · 정기 점검", page)
     assert "햇살요양원 · 개선명령" in page
-    rows = {name: row for name, row in re.findall(r'<tr class="facility-row[^"]*">\s*<th scope="row"><a [^>]*>([^<]+)</a>(.*?)</tr>',
-                                                  _table(page, "facility-table"), re.S)}
+    row = r'<tr class="facility-row[^"]*">\s*<th scope="row"><a [^>]*>([^<]+)</a>(.*?)</tr>'
+    rows = dict(re.findall(row, _table(page, "facility-table"), re.S))
     assert set(rows) == {"햇살요양원", "바다요양원", "종이요양원"}
     assert "2건" in rows["햇살요양원"] and (clock.today() + timedelta(days=7)).isoformat() in rows["바다요양원"]
     assert "시설 등록" in page
@@ -182,12 +182,23 @@ def test_registering_refuses_bad_input_next_to_the_field_and_keeps_what_was_type
 def test_registering_twice_with_one_form_creates_one_facility(w, as_user, app):
     client = as_user(w.inspector)
     form = {**FACILITY_FORM, "dong_code": w.dong.code, "submission_token": "once"}
-    first, second = client.post("/oversight/facilities/new", data=form), client.post("/oversight/facilities/new", data=form)
+    first, second = (client.post("/oversight/facilities/new", data=form) for _n in range(2))
     assert first.status_code == second.status_code == 303
     assert first.headers["Location"] == second.headers["Location"]
     assert _count(app, w.city, Facility, Facility.licence_number == "제2024-7호") == 1
     page = _text(client.get(first.headers["Location"]))
     assert "새빛노인요양원" in page and "시험동" in page and "연결 안 됨" in page
+
+
+def test_the_registration_form_offers_the_citys_dongs_and_its_provinces_facility_tenants(w, as_user, make):
+    far_dong = make.region(level=RegionLevel.DONG, parent_code="9910000000", name="먼동")
+    far_home = make.tenant(name="먼요양원", kind=TenantKind.FACILITY, region=far_dong)
+    page = _text(as_user(w.inspector).get("/oversight/facilities/new"))
+    dongs = re.search(r'<select id="dong_code".*?</select>', page, re.S).group(0)
+    tenants = re.search(r'<select id="facility_tenant".*?</select>', page, re.S).group(0)
+    assert f'value="{w.dong.code}"' in dongs and f'value="{far_dong.code}"' not in dongs
+    assert f'value="{w.home_a.code}"' in tenants and f'value="{w.ngo.code}"' not in tenants
+    assert f'value="{far_home.code}"' not in tenants
 
 
 def test_the_inspector_edits_links_and_closes_a_facility(w, as_user, make, app):
@@ -374,6 +385,8 @@ def test_a_sanction_is_recorded_with_its_findings_and_corrected_by_a_new_entry(w
     old_page = _text(client.get(original))
     assert "이 기록은 정정되었습니다" in old_page and f'{original}/correct"' not in old_page
     assert "3,000,000원" in old_page  # the recorded entry is as it was
+    stale = client.get(f"{original}/correct")
+    assert stale.status_code == 303 and stale.headers["Location"].endswith(newest)
     assert client.post(f"{original}/correct", data={**SANCTION_FORM, "amount": "1000000", "correction_reason": "또",
                                                      "submission_token": "c2"}).status_code == 409
     assert _count(app, w.city, Sanction) == 2

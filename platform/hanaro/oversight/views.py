@@ -22,12 +22,11 @@ from ..core.access import tenant_member
 from ..core.forms import parse_form
 from ..core.rules import RuleViolation
 from ..core.web import fragment_target
-from ..tenancy import context
+from ..tenancy.context import current_tenant_id
 from ..tenancy.models import Role, TenantKind
 from . import actions, checklists, evaluations, inspections, sanctions, service
 from .models import (
     APPEAL_STATUS_LABELS, AREA_LABELS, FACILITY_TYPE_LABELS, OPERATOR_KIND_LABELS, SANCTION_TYPE_LABELS, Area,
-    FacilityType,
 )
 from .schemas import (
     GRADE_CHOICES, CloseForm, CorrectionForm, CycleForm, FacilityForm, FacilityListArgs, LinkForm, NewFacilityForm,
@@ -69,6 +68,14 @@ def _writes(record) -> None:
         abort(403)
 
 
+def _reads_region() -> bool:
+    """The lists over every facility (overview, sanctions in force, evaluation cycles): a province's
+    members, a municipality's inspectors."""
+    if not _supervises():
+        return False
+    return g.active_tenant.kind is TenantKind.PROVINCE or _is_inspector()
+
+
 def _require_supervising_inspector() -> None:
     if not (_supervises() and _is_inspector()):
         abort(403)
@@ -93,7 +100,7 @@ def _options(pairs) -> list[tuple[str, str]]:
 def oversight_section_links() -> list[tuple[str, str]]:
     """The oversight section menu, for the supervising municipality's inspectors and the province
     (screens of the other oversight blueprints only once they are installed)."""
-    if not _supervises() or (g.active_tenant.kind is TenantKind.MUNICIPALITY and not _is_inspector()):
+    if not _reads_region():
         return []
     links = [("oversight.index", _("개요")), ("inspections.index", _("점검 일정")),
              ("oversight.checklists_index", _("점검표") if _is_inspector() else None),
@@ -120,25 +127,24 @@ def index():
         if len(own) == 1:
             return redirect(url_for("oversight.facility", public_id=own[0].public_id))
         return render_template("oversight/facility_choose.html", facilities=own, **_labels())
-    tenant = g.active_tenant
-    if tenant.kind is TenantKind.MUNICIPALITY and not _is_inspector():
+    if not _reads_region():
         abort(403)
     data, errors = parse_form(FacilityListArgs(), request.args)
     data = data or FacilityListArgs().load({})
     rows = service.list_facilities(service.FacilityFilter(
         facility_type=data["type"], dong_code=data["dong"], grade=data["grade"], query=data["q"],
         open_findings=data["open"], overdue=data["overdue"], include_closed=data["closed"]))
-    context = {"rows": rows, "args": request.args, "errors": errors, "filtered": bool(request.args),
-               "province_view": tenant.kind is TenantKind.PROVINCE,
-               "can_write": _is_inspector(), "type_options": _options(FACILITY_TYPE_LABELS),
-               "dong_options": service.listed_dong_options(), "grade_options": [(g_, g_) for g_ in GRADE_CHOICES],
-               **_labels()}
+    page = {"rows": rows, "args": request.args, "errors": errors, "filtered": bool(request.args),
+            "province_view": g.active_tenant.kind is TenantKind.PROVINCE,
+            "can_write": _is_inspector(), "type_options": _options(FACILITY_TYPE_LABELS),
+            "dong_options": service.listed_dong_options(), "grade_options": [(g_, g_) for g_ in GRADE_CHOICES],
+            **_labels()}
     if fragment_target() == "facility-results":
-        return render_block("oversight/overview.html", "results", **context)
+        return render_block("oversight/overview.html", "results", **page)
     recent = sanctions.recent(10)
-    context.update(overdue=actions.overdue_actions(), upcoming=inspections.upcoming(),
-                   recent_sanctions=recent, sanction_facilities=service.facilities_by_id(s.facility_id for s in recent))
-    return render_template("oversight/overview.html", **context)
+    page.update(overdue=actions.overdue_actions(), upcoming=inspections.upcoming(), recent_sanctions=recent,
+                sanction_facilities=service.facilities_by_id(s.facility_id for s in recent))
+    return render_template("oversight/overview.html", **page)
 
 
 # -- facilities ------------------------------------------------------------------------------------------------
@@ -443,7 +449,7 @@ def _sanction_form_page(facility, form, errors=None, status=200, corrects=None):
 @tenant_member()
 def sanctions_in_force():
     """The sanctions in force over every facility the active tenant sees."""
-    if _supervises() and not _is_inspector() and g.active_tenant.kind is TenantKind.MUNICIPALITY:
+    if _supervises() and not _reads_region():
         abort(403)
     rows = sanctions.in_force()
     return render_template("oversight/sanctions.html", rows=rows,
@@ -466,8 +472,9 @@ def new_sanction(public_id):
     facility = service.get_facility_or_404(public_id)
     _writes(facility)
     if request.method == "GET":
-        return _sanction_form_page(facility, MultiDict({"appeal_status": "none", "decided_on": clock.today().isoformat(),
-                                                        "effective_from": clock.today().isoformat()}))
+        today = clock.today().isoformat()
+        return _sanction_form_page(facility, MultiDict({"appeal_status": "none", "decided_on": today,
+                                                        "effective_from": today}))
     previous = idempotency.previous_result()
     if previous:
         return redirect(previous, code=303)
@@ -518,12 +525,11 @@ def correct_sanction(public_id):
     sanction = sanctions.get_sanction_or_404(public_id)
     _writes(sanction)
     facility = service.facilities_by_id([sanction.facility_id])[sanction.facility_id]
-    newest = sanctions.chain(sanction)[-1]
-    if newest.id != sanction.id:
-        if request.method == "GET":
+    if request.method == "GET":
+        newest = sanctions.chain(sanction)[-1]
+        if newest.id != sanction.id:  # an old link: the posted form would be refused (409) anyway
             flash(_("이미 정정된 기록입니다. 가장 최근 기록을 정정하세요."), "info")
             return redirect(url_for("oversight.sanction", public_id=newest.public_id), code=303)
-    if request.method == "GET":
         return _sanction_form_page(facility, _sanction_values(sanction), corrects=sanction)
     previous = idempotency.previous_result()
     if previous:
@@ -549,7 +555,7 @@ def correct_sanction(public_id):
 
 def _require_cycle_reader(cycle) -> bool:
     """Cycles are read by their municipality's inspectors and its province; True for the owner."""
-    own = cycle.tenant_id == context.current_tenant_id()
+    own = cycle.tenant_id == current_tenant_id()
     if own and not _is_inspector():
         abort(403)
     return own
@@ -566,7 +572,7 @@ def _cycles_page(form=None, errors=None, status=200):
 @bp.get("/evaluations")
 @tenant_member()
 def evaluation_cycles():
-    if not _supervises() or (g.active_tenant.kind is TenantKind.MUNICIPALITY and not _is_inspector()):
+    if not _reads_region():
         abort(403)
     return _cycles_page()
 
