@@ -526,3 +526,28 @@ def test_the_campaign_page_takes_the_same_number_of_queries_for_few_and_many_nom
                            .values(status=CampaignStatus.REVIEW.value))
         db.session.commit()
     assert queries() == few
+
+
+def test_after_consent_is_withdrawn_the_organiser_no_longer_sees_the_nominee(w):
+    from hanaro.clients.models import Consent
+
+    public_id = w.campaign()
+    person = w.client(w.a, w.d1, rrn_for(born(1939)), name="철회할분")
+    nomination_id = nomination_id_from(post_nomination(w, w.a, public_id, person))
+    assert "철회할분" in text(organiser(w).get(f"/campaigns/nominations/{nomination_id}"))
+    with w.app.app_context(), acting_as(w.a.id, None):
+        consent_id = db.session.scalar(select(Consent.public_id).where(Consent.client_id == person.id))
+    withdrawn = nominator(w, w.a).post(f"/clients/{person.public_id}/consents/{consent_id}/withdraw",
+                                       data={"reason": "본인 요청"})
+    assert withdrawn.status_code == 303
+
+    def views():
+        with w.app.app_context(), acting_as(w.a.id, None):
+            return db.session.scalar(select(func.count()).select_from(AccessLogEntry).where(
+                AccessLogEntry.user_id == w.organiser_user.id, AccessLogEntry.what == "campaign_nomination"))
+
+    before = views()
+    page = text(organiser(w).get(f"/campaigns/nominations/{nomination_id}"))
+    assert "철회할분" not in page and "정보제공 동의를 철회해" in page and "철회" in page
+    assert "(동의 철회)" in text(organiser(w).get(f"/campaigns/{public_id}"))
+    assert views() == before  # nothing of the nominee shown, nothing logged
