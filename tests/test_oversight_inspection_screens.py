@@ -368,3 +368,25 @@ def test_the_upcoming_list_shows_planned_and_running_inspections_of_what_one_see
     facility_b = _text(_as(w, w.staff_b).get("/oversight/inspections"))
     assert running in facility_b and planned not in facility_b
     assert planned not in _text(_as(w, w.ngo_worker).get("/oversight/inspections"))
+
+
+# -- query counts --------------------------------------------------------------------------------------------
+
+def _queries(w, browser, path) -> int:
+    from .helpers import count_queries
+
+    browser.get(path)  # warm up
+    with w.app.app_context(), count_queries() as queries:
+        assert browser.get(path).status_code == 200
+    return queries()
+
+
+def test_the_inspection_page_report_and_action_list_do_not_grow_a_query_per_finding(w):
+    few, _f, _a = w.conduct(w.facility_a, findings=("하나", "둘"), complete=False)
+    many, _f, _a = w.conduct(w.facility_b, findings=("하나", "둘", "셋", "넷", "다섯", "여섯"), complete=False)
+    browser = _as(w, w.inspector)
+    for path in ("/oversight/inspections/{}", "/oversight/inspections/{}/report"):
+        assert _queries(w, browser, path.format(few)) == _queries(w, browser, path.format(many)), path
+    two = _queries(w, browser, "/oversight/actions")
+    w.conduct(w.facility_paper, findings=("셋", "넷", "다섯"))
+    assert _queries(w, browser, "/oversight/actions") == two
