@@ -166,6 +166,7 @@ def test_the_municipality_sees_its_own_area_by_year(known, app):
     assert [row[1] for row in t["grades"][1:]] == list("11001")
     assert "이웃시청" not in html and "먼시청" not in html
     assert "우리 기관이 관할하는 시설의" in html
+    assert 'href="/oversight/figures/" aria-current="true">지역 통계</a>' in html  # in the oversight section menu
 
     this_year = tables(client.get("/oversight/figures/").get_data(as_text=True))  # this year by default
     assert this_year["inspections"][1:] == [["시험시청", "1", "0", "0", "0%"]]

@@ -5,8 +5,8 @@ comes with its table alternative and a CSV.
 
 The numbers come from ``figures``, which counts what the viewer may see: a province its
 municipalities' records, a municipality its own. Only supervising tenants (광역, 시군구) have
-such figures: facilities, NGOs and every other kind of tenant get 404; the supervisor's inspectors,
-tenant admins and viewers read them. No personal data: counts and organisation names only.
+such figures: facilities, NGOs and every other kind of tenant get 404; the province's members and
+the municipality's inspectors read them. No personal data: counts and organisation names only.
 """
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ from .service import SUPERVISOR_KINDS
 
 bp = Blueprint("oversight_figures", __name__, url_prefix="/oversight/figures")
 
-READERS = (Role.INSPECTOR, Role.TENANT_ADMIN, Role.VIEWER)
 FIGURES = ("inspections", "findings-by-area", "overdue-actions", "sanctions-by-type", "grades")
 YEARS_BACK = 5  # the year filter offers this many years before this one, and next year (plans)
 
@@ -68,10 +67,11 @@ def figure_csv(figure):
 
 def _require_supervisor() -> None:
     """Only a province or a municipality has region figures (404 for any other tenant: there is
-    nothing of theirs here); of its members, those who read oversight records."""
+    nothing of theirs here); they are read as the region's lists are (``views._reads_region``): by
+    the province's members and the municipality's inspectors."""
     if g.active_tenant.kind not in SUPERVISOR_KINDS:
         abort(404)
-    if not g.membership.has_role(*READERS):
+    if g.active_tenant.kind is not TenantKind.PROVINCE and not g.membership.has_role(Role.INSPECTOR):
         abort(403)
 
 
