@@ -108,7 +108,8 @@ def test_every_check_finds_something_on_the_running_campaign(loaded):
     assert {kind for kind, _code, _name in found} == set(FlagKind)
     # The organiser reads why, naming the other agency for a duplicate.
     with acting_as(world.organiser.id, None):
-        reasons = {f.kind: service.flag_reason(f, for_organiser=True) for f in flags if f.nominator_tenant_id == halla[0].tenant_id}
+        reasons = {f.kind: service.flag_reason(f, for_organiser=True) for f in flags
+                   if f.nominator_tenant_id == halla[0].tenant_id}
     assert reasons[FlagKind.DUPLICATE] == "같은 사람 또는 가구를 다른 기관도 추천했습니다: 한림읍 행정복지센터"
     assert reasons[FlagKind.MOVED_OUT] == "주민등록상 관할 지역 밖으로 전출(2026-09-30)한 것으로 확인됩니다."
     assert reasons[FlagKind.OVER_NOMINATOR_QUOTA] == "추천 기관 한도(4가구)를 넘는 추천입니다 (5번째)."
@@ -169,7 +170,8 @@ def test_the_loader_refuses_clearly_before_writing_anything(ctx, app, monkeypatc
         campaigns.apply()
     caseload.apply()
     monkeypatch.setitem(app.config, "RESIDENT_REGISTRY_CSV", None)
-    with pytest.raises(referrals.MissingDemoData, match="HANARO_RESIDENT_REGISTRY_CSV=.*resident-registry.csv") as error:
+    expected = "HANARO_RESIDENT_REGISTRY_CSV=.*resident-registry.csv"
+    with pytest.raises(referrals.MissingDemoData, match=expected) as error:
         campaigns.apply()
     assert "flask demo caseload" not in str(error.value)
     with acting_as(_tenant("jeju-city").id, None):

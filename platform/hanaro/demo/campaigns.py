@@ -153,7 +153,8 @@ class World:
             details: dict[str, dict[str, None]] = {}
             for problem in problems:
                 details.setdefault(problem.kind, {})[problem.detail] = None
-            raise MissingDemoData("; ".join(COMMANDS[kind].format(_some(list(items))) for kind, items in details.items()))
+            raise MissingDemoData("; ".join(COMMANDS[kind].format(_some(list(items)))
+                                            for kind, items in details.items()))
         return cls(tenants, tenants[ORGANISER], organiser_user, users, caseload)
 
 
@@ -196,12 +197,13 @@ def _demo_indexes() -> list[str]:
 
 
 def _registry_knows_the_demo() -> None:
+    expected = {DECEASED.digits: Change.DECEASED, MOVED.digits: Change.MOVED_OUT}
     try:
         registry = resident_registry()
-        deceased, moved = registry.latest_change(DECEASED.digits), registry.latest_change(MOVED.digits)
+        known = {digits: registry.latest_change(digits) for digits in expected}
     except OSError as error:
         raise _Missing("registry", f"unreadable: {error.strerror}") from None
-    if deceased is None or deceased.change is not Change.DECEASED or moved is None or moved.change is not Change.MOVED_OUT:
+    if any(getattr(known[digits], "change", None) is not change for digits, change in expected.items()):
         raise _Missing("registry", "no deaths or moves of the demo residents")
 
 
@@ -394,5 +396,6 @@ def summary(result: dict) -> str:
         c = result[key]
         nominations = ", ".join(f"{s} {n}" for s, n in c["nominations"].items() if n)
         flags = ", ".join(f"{k} {n}" for k, n in c["open_flags"].items() if n) or "none"
-        parts.append(f"{key} ({c['status']}): nominations {nominations}; open flags {flags}; delivered {c['delivered']}")
+        parts.append(f"{key} ({c['status']}): nominations {nominations}; open flags {flags}; "
+                     f"delivered {c['delivered']}")
     return f"campaigns: {head} — " + " | ".join(parts)
