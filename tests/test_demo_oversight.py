@@ -124,7 +124,8 @@ def test_the_facility_sees_its_own_records_and_no_others(loaded):
     home = world.facility_tenant
     mine = _all(home, Facility)
     assert [f.name for f in mine] == ["한라요양원"]
-    for model in (FacilityStatus, Inspection, Finding, CorrectiveAction, ActionEvent, OversightFile, Sanction, Evaluation):
+    for model in (FacilityStatus, Inspection, Finding, CorrectiveAction, ActionEvent, OversightFile, Sanction,
+                  Evaluation):
         rows = _all(home, model)
         assert rows and {r.facility_id for r in rows} == {mine[0].id}, model.__name__
     with oversight.as_member(home, world.facility_user):

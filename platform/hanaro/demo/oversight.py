@@ -460,7 +460,8 @@ def _load_inspection(world: World, demo: DemoFacility, facility_id: str, plan: D
     on = _day(plan.days_ago)
     with _as_inspector(world, demo.supervisor):
         facility = service.get_facility_or_404(facility_id)
-        inspection = inspections.plan(facility, {"kind": plan.kind, "planned_on": on, "inspectors": [inspector.public_id],
+        inspection = inspections.plan(facility, {"kind": plan.kind, "planned_on": on,
+                                                 "inspectors": [inspector.public_id],
                                                  "template": _template(world, demo, on)}, inspector)
         if plan.status == "cancelled":
             inspections.cancel(inspection, plan.cancel_reason, inspector)
@@ -468,8 +469,9 @@ def _load_inspection(world: World, demo: DemoFacility, facility_id: str, plan: D
             return
         inspections.start(inspection, {"conducted_on": on}, inspector)
         items = inspections.items(inspection)
-        inspections.record_results(inspection, {i.position: {"result": "not_applicable" if _mentions(i.text, plan.not_applicable)
-                                                             else "compliant"} for i in items}, inspector)
+        results = {i.position: {"result": "not_applicable" if _mentions(i.text, plan.not_applicable) else "compliant"}
+                   for i in items}
+        inspections.record_results(inspection, results, inspector)
         found = [inspections.add_finding(inspection, {
             "item": _position(items, finding.item), "area": finding.area, "description": finding.description,
             "requires_action": finding.requirement is not None, "requirement": finding.requirement,
@@ -557,7 +559,8 @@ def _load_cycle(world: World, demo: DemoCycle) -> None:
         cycle = next((c for c in evaluations.list_cycles(evaluated_on.year)
                       if c.tenant_id == supervisor.id and c.facility_type.value == demo.facility_type), None)
         if cycle is None:
-            cycle = evaluations.create_cycle({"year": evaluated_on.year, "facility_type": demo.facility_type}, inspector)
+            cycle = evaluations.create_cycle({"year": evaluated_on.year, "facility_type": demo.facility_type},
+                                             inspector)
         graded = _graded(cycle)
         for licence_number, scores, comment in demo.results:
             facility = db.session.scalar(select(Facility).where(Facility.tenant_id == supervisor.id,
@@ -586,7 +589,8 @@ def totals(world: World | None = None) -> dict:
                             db.session.execute(select(column, func.count()).group_by(column)).all()})
 
         facilities = db.session.scalar(select(func.count()).select_from(Facility))
-        statuses, states, grades = counted(Inspection.status), counted(CorrectiveAction.state), counted(Evaluation.grade)
+        statuses, states = counted(Inspection.status), counted(CorrectiveAction.state)
+        grades = counted(Evaluation.grade)
         overdue = len(actions.overdue_actions(today))
         sanction_rows = list(db.session.execute(select(Sanction.corrects_id, Sanction.withdraws)))
     return {"facility_count": facilities,
