@@ -661,7 +661,7 @@ def record_evaluation(public_id):
         return _evaluation_page(cycle.areas, request.form, errors, status, cycle=cycle, facility_options=options)
     target = url_for("oversight.evaluation", public_id=evaluation.public_id)
     idempotency.record_result(target)
-    flash(_("평가 결과를 기록했습니다: %(grade)s등급 (%(total)s점)", grade=evaluation.grade, total=evaluation.total),
+    flash(_("평가 결과를 기록했습니다: %(grade)s등급 (%(total)s점)", grade=evaluation.grade, total=points(evaluation.total)),
           "success")
     return redirect(target, code=303)
 
@@ -702,7 +702,7 @@ def edit_evaluation(public_id):
     if errors:
         return _evaluation_page(areas, request.form, errors, status, facility=evaluation.facility,
                                 evaluation=evaluation)
-    flash(_("평가 결과를 고쳤습니다: %(grade)s등급 (%(total)s점)", grade=evaluation.grade, total=evaluation.total),
+    flash(_("평가 결과를 고쳤습니다: %(grade)s등급 (%(total)s점)", grade=evaluation.grade, total=points(evaluation.total)),
           "success")
     return redirect(url_for("oversight.evaluation", public_id=evaluation.public_id), code=303)
 
