@@ -489,6 +489,23 @@ def test_the_wrong_side_gets_403_and_everyone_else_404(w, reviewed):
             NominationStatus.SUBMITTED
 
 
+def test_the_organiser_has_a_link_to_the_figures_and_an_agency_has_none(w):
+    public_id = w.campaign()
+    overview = '<a class="krds-btn tertiary" href="/campaign-figures/">통계</a>'
+    one = f'<a class="krds-btn tertiary" href="/campaign-figures/{public_id}">통계</a>'
+    assert overview in text(organiser(w).get("/campaigns"))
+    assert one in text(organiser(w).get(f"/campaigns/{public_id}"))
+    assert organiser(w).get("/campaign-figures/").status_code == 200
+    assert organiser(w).get(f"/campaign-figures/{public_id}").status_code == 200
+    # An invited agency reads the same campaign, with no way to figures it may not open.
+    a = nominator(w, w.a)
+    for path in ("/campaigns", f"/campaigns/{public_id}"):
+        page = a.get(path)
+        assert page.status_code == 200 and "2026 사랑의 김장김치 나눔" in text(page)
+        assert "/campaign-figures" not in text(page) and ">통계<" not in text(page), path
+    assert a.get(f"/campaign-figures/{public_id}").status_code == 403  # a case manager: not a reader
+
+
 def test_the_organisers_view_of_a_nominee_is_access_logged_and_the_list_is_not(w, reviewed):
     public_id, ids = reviewed
 
