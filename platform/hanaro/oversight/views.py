@@ -103,6 +103,7 @@ def oversight_section_links() -> list[tuple[str, str]]:
     if not _reads_region():
         return []
     links = [("oversight.index", _("개요")), ("inspections.index", _("점검 일정")),
+             ("corrective_actions.index", _("시정 요구")),
              ("oversight.checklists_index", _("점검표") if _is_inspector() else None),
              ("oversight.sanctions_in_force", _("행정처분")), ("oversight.evaluation_cycles", _("사회서비스평가")),
              ("oversight_figures.overview", _("지역 통계"))]
