@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 try:
     from playwright.sync_api import expect
@@ -183,3 +184,25 @@ def case_with_need(page, *, client_name, birth_date, dong, case_type, need, leve
     register_client(page, name=client_name, birth_date=birth_date, dong=dong)
     open_case(page, client_name=client_name, case_type=case_type)
     assess_need(page, need=need, level=level, note=note)
+
+
+# -- addresses and refusals ---------------------------------------------------------------------
+
+def path_of(page) -> str:
+    """The address bar without the origin: what a user would copy and send a colleague."""
+    parts = urlsplit(page.url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def answered_on_purpose(method: str, path: str, status: int) -> tuple[str, str]:
+    """``BrowserLog.problems(allow=...)`` patterns for a request the journey expects to be refused
+    (``path`` a regular expression): the response, and the console line Chromium logs for it."""
+    return (rf"^response: {method} {path} {status}$",
+            rf"^console: Failed to load resource: the server responded with a status of {status} .*\({path}\)$")
+
+
+def not_found(page, path: str) -> None:
+    """Type ``path`` into the address bar: 404, the not-found page, as if nothing were there."""
+    response = goto(page, path)
+    assert response.status == 404, (path, response.status)
+    expect(page.get_by_role("heading", level=1)).to_have_text("페이지를 찾을 수 없습니다")
