@@ -22,7 +22,9 @@ BASE = f"http://127.0.0.1:{PORT}"
 
 
 def prepare(env: dict) -> None:
-    for args in (["db", "upgrade"], ["tenants", "apply", "--demo"], ["demo", "caseload"], ["demo", "catalogue"]):
+    env["HANARO_RESIDENT_REGISTRY_CSV"] = str(ROOT / "platform" / "hanaro" / "demo" / "data" / "resident-registry.csv")
+    for args in (["db", "upgrade"], ["tenants", "apply", "--demo"], ["demo", "caseload"], ["demo", "catalogue"],
+                 ["demo", "referrals"], ["demo", "pilots"], ["demo", "campaigns"], ["demo", "oversight"]):
         subprocess.run(["flask", *args], env=env, cwd=ROOT, check=True, capture_output=True)
 
 
@@ -122,6 +124,10 @@ def main() -> int:
             run("GET /clients (client list)", case_manager, "/clients")
             run("GET /resources/search (filtered)", case_manager, "/resources/search?domain=economy&age=70&capacity=available")
             run("GET /directory?q=김치 (anonymous)", requests.Session, "/directory?q=%EA%B9%80%EC%B9%98")
+            run("GET /referrals (inbox)", lambda: signed_in_session("registrar@foodbank.demo"), "/referrals")
+            run("GET /feedback/board (pilot triage)", lambda: signed_in_session("coordinator@jeju.demo"), "/feedback/board")
+            run("GET /campaigns (organiser)", lambda: signed_in_session("campaign@jejucity.demo"), "/campaigns")
+            run("GET /oversight (inspector overview)", lambda: signed_in_session("inspector@jejucity.demo"), "/oversight")
         finally:
             server.terminate()
             server.wait()
