@@ -140,8 +140,9 @@ def find_resources(page, need: str):
 
 # -- clients and cases --------------------------------------------------------------------------
 
-def register_client(page, *, name, birth_date, dong, sex="여") -> None:
-    """대상자 → 대상자 등록; ends on the client's page."""
+def register_client(page, *, name, birth_date, dong, sex="여", rrn=None) -> None:
+    """대상자 → 대상자 등록 (with a resident registration number when ``rrn`` is given); ends on
+    the client's page."""
     menu(page).get_by_role("link", name="대상자", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("대상자")
     page.get_by_role("main").get_by_role("link", name="대상자 등록").first.click()
@@ -150,9 +151,29 @@ def register_client(page, *, name, birth_date, dong, sex="여") -> None:
     page.get_by_label("생년월일").fill(birth_date)
     tick(page.get_by_role("group", name="성별").get_by_label(sex, exact=True))
     page.get_by_label("읍면동").select_option(label=dong)
+    if rrn is not None:
+        page.get_by_label("주민등록번호").fill(rrn)
     page.get_by_role("button", name="등록", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(name)
     expect(status(page)).to_contain_text("대상자를 등록했습니다")
+
+
+def record_consent(page, *, client_name, receiver, purpose, granted_on, reference) -> None:
+    """From the client's page, 동의 기록: scope 지정한 기관 (``receiver``), for ``purpose``;
+    ends on the client's page with the consent listed as valid."""
+    page.get_by_role("link", name="동의 기록").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("정보제공 동의 기록")
+    tick(page.get_by_role("group", name="동의 범위").get_by_label("지정한 기관", exact=True))
+    tick(page.get_by_role("group", name=re.compile("^정보를 받을 기관")).get_by_label(receiver, exact=True))
+    tick(page.get_by_role("group", name="목적", exact=True).get_by_label(purpose, exact=True))
+    page.get_by_label("동의일").fill(granted_on)
+    page.get_by_label("동의서 문서번호").fill(reference)
+    page.get_by_role("button", name="동의 기록").click()
+    expect(status(page)).to_contain_text("정보제공 동의를 기록했습니다")
+    expect(page.get_by_role("heading", level=1)).to_have_text(client_name)
+    consents = page.locator(".card-list")
+    expect(consents).to_contain_text(purpose)
+    expect(consents).to_contain_text("유효")
 
 
 def open_case(page, *, client_name, case_type) -> None:
