@@ -200,6 +200,10 @@ def _watch(page, log: BrowserLog) -> None:
             log.foreign_requests.append(f"{request.method} {request.url}")
 
     def on_request_failed(request):
+        # The browser aborts the favicon request when a click navigates away before it finished:
+        # nothing a user notices.
+        if request.failure == "net::ERR_ABORTED" and _path(request.url).startswith("/static/favicon"):
+            return
         if log.same_origin(request.url):
             log.failed_requests.append(f"{request.method} {_path(request.url)}: {request.failure}")
 
