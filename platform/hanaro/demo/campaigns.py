@@ -53,7 +53,8 @@ from ..clients.models import Client, ConsentPurpose, VitalStatus
 from ..core import clock
 from ..core.db import db
 from ..tenancy.context import acting_as
-from ..tenancy.models import Membership, Role, Tenant
+from ..tenancy.models import Role, Tenant
+from . import people
 from .pilots import as_member
 from .referrals import MissingDemoData, _some
 
@@ -158,25 +159,18 @@ class World:
         return cls(tenants, tenants[ORGANISER], organiser_user, users, caseload)
 
 
-def _members(tenant: Tenant) -> list[tuple[Membership, User]]:
-    with acting_as(tenant.id, None):
-        return list(db.session.execute(select(Membership, User).join(User, User.id == Membership.user_id).where(
-            Membership.tenant_id == tenant.id, Membership.active.is_(True), User.active.is_(True))
-            .order_by(Membership.id)))
-
-
 def _organiser_user(tenant: Tenant) -> User:
-    for membership, user in _members(tenant):
-        if membership.has_role(Role.CAMPAIGN_ORGANISER):
-            return user
-    raise _Missing("users", f"{tenant.name} has no 자원배분 담당자 (campaign_organiser)")
+    user = people.member_with_role(tenant, Role.CAMPAIGN_ORGANISER)
+    if user is None:
+        raise _Missing("users", f"{tenant.name} has no 자원배분 담당자 (campaign_organiser)")
+    return user
 
 
 def _member(tenant: Tenant, email: str) -> User:
-    for _membership, user in _members(tenant):
-        if user.email == email:
-            return user
-    raise _Missing("users", f"{email} is not a member of {tenant.name}")
+    user = people.member_by_email(tenant, email)
+    if user is None:
+        raise _Missing("users", f"{email} is not a member of {tenant.name}")
+    return user
 
 
 def _caseload(tenant: Tenant, count: int) -> list[Client]:

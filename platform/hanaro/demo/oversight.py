@@ -43,7 +43,8 @@ from ..oversight.models import (
     FacilityType, Finding, Inspection, InspectionStatus, Sanction,
 )
 from ..tenancy.context import acting_as
-from ..tenancy.models import Membership, Role, Tenant
+from ..tenancy.models import Role, Tenant
+from . import people
 from .pilots import as_member
 from .referrals import MissingDemoData, _some
 
@@ -351,26 +352,19 @@ class World:
             raise MissingDemoData(COMMAND.format("missing tenants: " + _some(missing)))
         supervisors, inspectors, skipped, problems = {}, {}, [], []
         for code, email in SUPERVISORS.items():
-            user = _member(tenants[code], email, Role.INSPECTOR) if code in tenants else None
+            user = people.member_by_email(tenants[code], email, Role.INSPECTOR) if code in tenants else None
             if user is not None:
                 supervisors[code], inspectors[code] = tenants[code], user
             elif code == REQUIRED_SUPERVISOR:
                 problems.append(f"{email} (inspector of {tenants[code].name})")
             else:
                 skipped.append(f"{code} (no inspector {email})")
-        facility_user = _member(tenants[FACILITY_TENANT], FACILITY_USER)
+        facility_user = people.member_by_email(tenants[FACILITY_TENANT], FACILITY_USER)
         if facility_user is None:
             problems.append(f"{FACILITY_USER} (member of {tenants[FACILITY_TENANT].name})")
         if problems:
             raise MissingDemoData(COMMAND.format("missing users: " + _some(problems)))
         return cls(tenants[PROVINCE], supervisors, inspectors, tenants[FACILITY_TENANT], facility_user, skipped)
-
-
-def _member(tenant: Tenant, email: str, role: Role | None = None) -> User | None:
-    with acting_as(tenant.id, None):
-        rows = db.session.execute(select(Membership, User).join(User, User.id == Membership.user_id).where(
-            Membership.tenant_id == tenant.id, Membership.active.is_(True), User.active.is_(True), User.email == email))
-        return next((user for membership, user in rows if role is None or membership.has_role(role)), None)
 
 
 # -- loading ---------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from ..pilots.models import (
 from ..referrals.models import Referral, State
 from ..tenancy.context import acting_as
 from ..tenancy.models import Membership, Role, Tenant
+from . import people
 from .referrals import MissingDemoData
 from .referrals import _at, _some  # back-dating and listing what is missing as the demo referrals do
 
@@ -350,41 +351,30 @@ def _workspace(tenants: dict[str, Tenant]) -> Workspace:
     return workspace
 
 
-def _memberships(tenant: Tenant) -> list[tuple[Membership, User]]:
-    with acting_as(tenant.id, None):
-        return list(db.session.execute(select(Membership, User).join(User, User.id == Membership.user_id).where(
-            Membership.tenant_id == tenant.id, Membership.active.is_(True), User.active.is_(True))
-            .order_by(Membership.id)))
-
-
 def _coordinator(workspace: Workspace) -> User:
-    for membership, user in _memberships(workspace.tenant):
-        if membership.has_role(Role.PILOT_COORDINATOR):
-            return user
-    raise _Missing("pilot", f"{workspace.tenant.name} has no pilot coordinator")
+    return people.member_with_role(workspace.tenant, Role.PILOT_COORDINATOR) or _missing(
+        f"{workspace.tenant.name} has no pilot coordinator")
 
 
 def _member(tenant: Tenant, email: str) -> User:
-    for _membership, user in _memberships(tenant):
-        if user.email == email:
-            return user
-    raise _Missing("pilot", f"{email} is not a member of {tenant.name}")
+    return people.member_by_email(tenant, email) or _missing(f"{email} is not a member of {tenant.name}")
 
 
 def _organiser_user(tenant: Tenant) -> User:
     """Who organises: an editor of meetings who also reads cases (to put a case on the agenda)."""
-    for membership, user in _memberships(tenant):
-        if membership.has_role(*meeting_service.EDITOR_ROLES) and membership.has_role(*meeting_service.CASE_READER_ROLES):
-            return user
-    raise _Missing("pilot", f"{tenant.name} has no tenant admin who is also a case manager")
+    return people.first_member(tenant, lambda m, _u: m.has_role(*meeting_service.EDITOR_ROLES)
+                               and m.has_role(*meeting_service.CASE_READER_ROLES)) or _missing(
+        f"{tenant.name} has no tenant admin who is also a case manager")
 
 
 def _writer(tenant: Tenant) -> User:
     """Who answers for a tenant's actions: its first member with more than the viewer role."""
-    for membership, user in _memberships(tenant):
-        if any(role != Role.VIEWER.value for role in membership.roles):
-            return user
-    raise _Missing("pilot", f"{tenant.name} has no member to answer for its actions")
+    return people.first_member(tenant, lambda m, _u: any(role != Role.VIEWER.value for role in m.roles)) or _missing(
+        f"{tenant.name} has no member to answer for its actions")
+
+
+def _missing(detail: str):
+    raise _Missing("pilot", detail)
 
 
 def _agenda_case(organiser: Tenant, partner: Tenant) -> Case:
