@@ -149,3 +149,15 @@ def test_the_last_tenant_admin_cannot_be_removed(ctx, make):
             service.revoke_membership(membership, admin)
         with pytest.raises(RuleViolation):
             service.change_roles(membership, ["viewer"], admin)
+
+
+def test_public_ids_start_with_a_letter_or_digit_so_exports_keep_them_as_they_are(monkeypatch):
+    import secrets
+
+    from hanaro.core import db as core_db
+
+    drawn = iter(["-startsWithDash1", "_underscoreFirst", "Ab3-_xYz0123456x"])
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda _n: next(drawn))
+    assert core_db.new_public_id() == "Ab3-_xYz0123456x"
+    monkeypatch.undo()
+    assert all(core_db.new_public_id()[0].isalnum() for _ in range(2000))

@@ -48,8 +48,12 @@ def utcnow() -> datetime:
 
 
 def new_public_id() -> str:
-    """An unguessable identifier for URLs: global row ids never leave the server."""
-    return secrets.token_urlsafe(12)
+    """An unguessable identifier for URLs: global row ids never leave the server. It starts with a
+    letter or digit: a leading '-' would make spreadsheet exports neutralise it as a formula."""
+    while True:
+        public_id = secrets.token_urlsafe(12)
+        if public_id[0].isalnum():
+            return public_id
 
 
 class Base(DeclarativeBase):
