@@ -30,6 +30,7 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
@@ -163,7 +164,7 @@ class NominationStatus(enum.StrEnum):
 
 
 NOMINATION_STATUS_LABELS = {
-    NominationStatus.SUBMITTED: _l("접수"), NominationStatus.ACCEPTED: _l("선정"),
+    NominationStatus.SUBMITTED: lazy_pgettext("nomination status", "접수"), NominationStatus.ACCEPTED: _l("선정"),
     NominationStatus.REJECTED: _l("제외"), NominationStatus.WITHDRAWN: _l("철회"),
 }
 # Nominations still in the running: checked, counted against stock and quotas.

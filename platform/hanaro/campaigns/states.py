@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from ..core.rules import RuleViolation
 from .models import CAMPAIGN_STATUS_LABELS, NOMINATION_STATUS_LABELS, CampaignStatus, NominationStatus
@@ -34,9 +35,9 @@ CAMPAIGN_TRANSITIONS: dict[str, Transition] = {
 
 NOMINATION_TRANSITIONS: dict[str, Transition] = {
     "accept": Transition(Side.ORGANISER, (NominationStatus.SUBMITTED, NominationStatus.REJECTED),
-                         NominationStatus.ACCEPTED, _l("선정")),
+                         NominationStatus.ACCEPTED, lazy_pgettext("nomination action", "선정")),
     "reject": Transition(Side.ORGANISER, (NominationStatus.SUBMITTED, NominationStatus.ACCEPTED),
-                         NominationStatus.REJECTED, _l("제외")),
+                         NominationStatus.REJECTED, lazy_pgettext("nomination action", "제외")),
     "withdraw": Transition(Side.NOMINATOR, (NominationStatus.SUBMITTED,), NominationStatus.WITHDRAWN, _l("추천 철회")),
 }
 

@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from ..core.rules import RuleViolation
 from .models import ACTION_STATE_LABELS, INSPECTION_STATUS_LABELS, ActionState, InspectionStatus
@@ -62,8 +63,10 @@ ACTION_TRANSITIONS: dict[str, Transition] = {
     # A facility not on the platform answers on paper; its inspector records the answer.
     "record_answer": Transition(Side.INSPECTOR, (ActionState.REQUESTED, ActionState.RETURNED), ActionState.ANSWERED,
                                 _l("서면 조치 결과 입력"), "answer"),
-    "accept": Transition(Side.INSPECTOR, (ActionState.ANSWERED,), ActionState.ACCEPTED, _l("이행 확인")),
-    "return": Transition(Side.INSPECTOR, (ActionState.ANSWERED,), ActionState.RETURNED, _l("보완 요구"), "reason"),
+    "accept": Transition(Side.INSPECTOR, (ActionState.ANSWERED,), ActionState.ACCEPTED,
+                         lazy_pgettext("corrective action step", "이행 확인")),
+    "return": Transition(Side.INSPECTOR, (ActionState.ANSWERED,), ActionState.RETURNED,
+                         lazy_pgettext("corrective action step", "보완 요구"), "reason"),
     "cancel": Transition(Side.INSPECTOR, (ActionState.REQUESTED, ActionState.ANSWERED, ActionState.RETURNED),
                          ActionState.CANCELLED, _l("시정 요구 취소"), "reason"),
 }

@@ -14,6 +14,7 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
@@ -153,7 +154,7 @@ class FeedbackStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-FEEDBACK_STATUS_LABELS = {FeedbackStatus.RECEIVED: _l("접수"), FeedbackStatus.REVIEWING: _l("검토 중"),
+FEEDBACK_STATUS_LABELS = {FeedbackStatus.RECEIVED: lazy_pgettext("feedback status", "접수"), FeedbackStatus.REVIEWING: _l("검토 중"),
                           FeedbackStatus.PLANNED: _l("반영 예정"), FeedbackStatus.DONE: _l("반영 완료"),
                           FeedbackStatus.REJECTED: _l("반려")}
 
