@@ -1,12 +1,33 @@
 """`flask demo ...`: demo-only data."""
 from __future__ import annotations
 
+from importlib import import_module
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from ..core.db import db
 from . import caseload
+
+
+def _require_demo_mode() -> None:
+    if not current_app.config["HANARO_DEMO"]:
+        raise click.ClickException("demo data exists only in demo mode (HANARO_DEMO=1)")
+
+
+def _load(name: str) -> None:
+    """Run demo loader ``name`` (a module with apply() and summary()), commit, print its summary."""
+    _require_demo_mode()
+    from .referrals import MissingDemoData
+
+    loader = import_module(f"{__package__}.{name}")
+    try:
+        result = loader.apply()
+    except MissingDemoData as missing:  # raised before anything is written
+        raise click.ClickException(str(missing)) from None
+    db.session.commit()
+    click.echo(loader.summary(result))
 
 
 @click.group("demo", help="데모 데이터")
@@ -18,8 +39,7 @@ def demo_cli():
 @with_appcontext
 def apply_caseload():
     """Register fictional clients, consents and cases for the Jeju pilot tenants (idempotent)."""
-    if not current_app.config["HANARO_DEMO"]:
-        raise click.ClickException("demo data exists only in demo mode (HANARO_DEMO=1)")
+    _require_demo_mode()
     created = caseload.apply()
     db.session.commit()
     click.echo("caseload: " + (", ".join(f"{code} {n}" for code, n in created.items()) or "already present"))
@@ -29,8 +49,7 @@ def apply_caseload():
 @with_appcontext
 def apply_catalogue():
     """Register the fictional resource catalogue of the Jeju pilot tenants (idempotent)."""
-    if not current_app.config["HANARO_DEMO"]:
-        raise click.ClickException("demo data exists only in demo mode (HANARO_DEMO=1)")
+    _require_demo_mode()
     from . import catalogue
 
     created = catalogue.apply()
@@ -43,16 +62,7 @@ def apply_catalogue():
 def apply_referrals():
     """Send demo service referrals between the Jeju pilot tenants, one or more in every state
     (idempotent; needs `flask demo caseload` and `flask demo catalogue` first)."""
-    if not current_app.config["HANARO_DEMO"]:
-        raise click.ClickException("demo data exists only in demo mode (HANARO_DEMO=1)")
-    from . import referrals
-
-    try:
-        result = referrals.apply()
-    except referrals.MissingDemoData as missing:  # raised before anything is written
-        raise click.ClickException(str(missing)) from None
-    db.session.commit()
-    click.echo(referrals.summary(result))
+    _load("referrals")
 
 
 @demo_cli.command("pilots")
@@ -60,16 +70,7 @@ def apply_referrals():
 def apply_pilots():
     """Feedback from the field in every column of the Jeju pilot's triage board and two regional
     care meetings (idempotent; needs `flask demo caseload` and `flask demo referrals` first)."""
-    if not current_app.config["HANARO_DEMO"]:
-        raise click.ClickException("demo data exists only in demo mode (HANARO_DEMO=1)")
-    from . import pilots
-
-    try:
-        result = pilots.apply()
-    except pilots.MissingDemoData as missing:  # raised before anything is written
-        raise click.ClickException(str(missing)) from None
-    db.session.commit()
-    click.echo(pilots.summary(result))
+    _load("pilots")
 
 
 @demo_cli.command("campaigns")
@@ -78,16 +79,7 @@ def apply_campaigns():
     """A running and a finished 김장김치 나눔 of 제주시청, nominated by the Jeju pilot's agencies, every
     check with something to flag (idempotent; needs `flask demo caseload` and the demo resident
     registry, HANARO_RESIDENT_REGISTRY_CSV)."""
-    if not current_app.config["HANARO_DEMO"]:
-        raise click.ClickException("demo data exists only in demo mode (HANARO_DEMO=1)")
-    from . import campaigns
-
-    try:
-        result = campaigns.apply()
-    except campaigns.MissingDemoData as missing:  # raised before anything is written
-        raise click.ClickException(str(missing)) from None
-    db.session.commit()
-    click.echo(campaigns.summary(result))
+    _load("campaigns")
 
 
 @demo_cli.command("oversight")
@@ -96,13 +88,4 @@ def apply_oversight():
     """Facilities supervised by 제주시청 (and 서귀포시청) with inspections, corrective actions in every
     state, sanctions and evaluations; 한라요양원 answers for itself (idempotent; needs
     `flask tenants apply --demo` first)."""
-    if not current_app.config["HANARO_DEMO"]:
-        raise click.ClickException("demo data exists only in demo mode (HANARO_DEMO=1)")
-    from . import oversight
-
-    try:
-        result = oversight.apply()
-    except oversight.MissingDemoData as missing:  # raised before anything is written
-        raise click.ClickException(str(missing)) from None
-    db.session.commit()
-    click.echo(oversight.summary(result))
+    _load("oversight")
