@@ -365,6 +365,21 @@ def test_nominating_starts_the_organisers_checks_in_a_job_after_the_commit(w):
             sorted([w.a.id, w.b.id])
 
 
+def test_the_checks_job_run_as_another_tenant_finds_no_campaign_and_writes_nothing(w):
+    campaign_id = w.campaign()
+    number = rrn_for(born(1937))
+    w.nominate(w.a, campaign_id, w.client(w.a, w.d1, number))
+    w.nominate(w.b, campaign_id, w.client(w.b, w.d1, number))
+    with w.acting(w.organiser, commit=False):
+        row_id = service.get_campaign_or_404(campaign_id).id
+        flags_before = len(service.flags_of(service.get_campaign_or_404(campaign_id)))
+    for stranger in (w.outsider, w.a):  # a tenant with nothing to do with it, and a nominator
+        with w.acting(stranger):
+            service.run_checks_job(row_id)
+    with w.acting(w.organiser, commit=False):
+        assert len(service.flags_of(service.get_campaign_or_404(campaign_id))) == flags_before
+
+
 def test_keeping_one_duplicate_rejects_the_others_with_a_reason_that_names_nobody(w):
     campaign_id = w.campaign()
     number = rrn_for(born(1935))

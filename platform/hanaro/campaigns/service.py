@@ -660,9 +660,12 @@ def on_consent_withdrawn(consent) -> list[int]:
 
 
 def run_checks_job(campaign_id: int) -> None:
-    """After a nomination changes: the organiser's checks, as the organiser (a job)."""
+    """After a nomination changes: the organiser's checks, as the organiser (a job). Run as any other
+    tenant — a nominator reads the campaign too — it does nothing."""
     campaign = db.session.get(Campaign, campaign_id)
-    if campaign is not None and campaign.status in (CampaignStatus.OPEN, CampaignStatus.REVIEW):
+    if campaign is None or campaign.tenant_id != context.current_tenant_id():
+        return
+    if campaign.status in (CampaignStatus.OPEN, CampaignStatus.REVIEW):
         checks.recheck(campaign)
 
 
