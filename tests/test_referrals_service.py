@@ -321,6 +321,19 @@ def test_reminder_the_day_before_and_expiry_after_the_deadline(app, world):
         assert service.remind_and_expire(today=clock.today() + timedelta(days=3)) == {"reminded": 0, "expired": 0}
 
 
+def test_the_deadline_job_run_as_another_tenant_reminds_and_expires_nothing_of_this_referral(app, world):
+    w = world
+    public_id = _draft(app, w, response_due_on=clock.today() + timedelta(days=1))
+    _send(app, w, public_id)
+    for tenant in (w.stranger, w.receiver):  # only the sender's run acts on it
+        with app.app_context(), acting_as(tenant.id, None):
+            assert service.remind_and_expire(today=clock.today() + timedelta(days=2)) == {"reminded": 0, "expired": 0}
+            db.session.commit()
+    assert _load(app, w.sender, public_id).state is State.SENT
+    with app.app_context(), acting_as(w.receiver.id, None):
+        assert not db.session.scalars(select(Notification).where(Notification.kind == "referral_overdue")).all()
+
+
 def test_files_attached_to_a_draft_reach_the_receiver_only_once_it_is_sent(app, world):
     from hanaro.referrals.models import ReferralAttachment
 
