@@ -84,9 +84,9 @@ class MetricsWorld:
                                        region_codes=[self.d1.code, self.d2.code])
             session.add(self.workspace)
             session.flush()
-            for tenant, left_on in ((self.a, None), (self.b, None), (self.l, date(2026, 10, 1))):
+            for tenant in (self.a, self.b, self.l):
                 session.add(Participant(workspace_id=self.workspace.id, participant_tenant_id=tenant.id,
-                                        joined_on=date(2026, 6, 1), left_on=left_on))
+                                        joined_on=date(2026, 6, 1)))
         with make.as_tenant(self.x) as session:
             self.other_workspace = Workspace(code="metrics-other", name="다른도 시범사업", region_codes=[self.e1.code])
             session.add(self.other_workspace)
@@ -96,8 +96,15 @@ class MetricsWorld:
         self._cases()
         self._resources()
         self._feedback()
+        self._leave(self.l, date(2026, 10, 1))  # after its feedback: a tenant that left writes nothing
 
     # -- records -------------------------------------------------------------------------------------
+    def _leave(self, tenant, left_on):
+        with self.make.as_tenant(self.c) as session:
+            participant = session.scalars(select(Participant).where(
+                Participant.workspace_id == self.workspace.id, Participant.participant_tenant_id == tenant.id)).one()
+            participant.left_on = left_on
+
     def referral(self, sender, receiver, sent=None, answers=(), state=None, closed=None):
         """A referral as its records would be after the service moved it: the send event, the
         receiver's answer events, and the closing event when ``closed``."""

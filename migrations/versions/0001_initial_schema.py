@@ -53,6 +53,9 @@ CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON access_log
 
 
 # revision identifiers, used by Alembic.
+# The policies this migration installs, frozen when it was written (migrations/policies/).
+POLICIES = rls.frozen(__file__)
+
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -637,7 +640,7 @@ def upgrade():
     # ### end Alembic commands ###
     _seed_reference_data()
     for table in TENANT_OWNED_TABLES:
-        rls.install(op, table)
+        rls.install(op, table, POLICIES[table])
     if op.get_bind().dialect.name == "postgresql":
         op.execute(APPEND_ONLY_TRIGGER)
 

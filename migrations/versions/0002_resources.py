@@ -24,6 +24,9 @@ UPDATE tenants SET province_code = (
 
 
 # revision identifiers, used by Alembic.
+# The policies this migration installs, frozen when it was written (migrations/policies/).
+POLICIES = rls.frozen(__file__)
+
 revision = '0002'
 down_revision = '0001'
 branch_labels = None
@@ -106,7 +109,7 @@ def upgrade():
     # ### end Alembic commands ###
     op.execute(BACKFILL_PROVINCES)
     for table in ("resources", "resource_changes"):
-        rls.install(op, table)
+        rls.install(op, table, POLICIES[table])
 
 
 def downgrade():

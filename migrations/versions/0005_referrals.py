@@ -12,6 +12,9 @@ from hanaro.tenancy import rls
 
 
 # revision identifiers, used by Alembic.
+# The policies this migration installs, frozen when it was written (migrations/policies/).
+POLICIES = rls.frozen(__file__)
+
 revision = '0005'
 down_revision = '0004'
 branch_labels = None
@@ -142,7 +145,7 @@ def upgrade():
 
     # ### end Alembic commands ###
     for table in ("referrals", "referral_events", "referral_messages", "referral_attachments"):
-        rls.install(op, table)
+        rls.install(op, table, POLICIES[table])
 
 
 def downgrade():

@@ -12,6 +12,9 @@ from hanaro.tenancy import rls
 
 
 # revision identifiers, used by Alembic.
+# The policies this migration installs, frozen when it was written (migrations/policies/).
+POLICIES = rls.frozen(__file__)
+
 revision = '0006'
 down_revision = '0005'
 branch_labels = None
@@ -70,7 +73,7 @@ def upgrade():
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index('ix_notifications_unplanned', ['tenant_id', 'created_at'], unique=False, postgresql_where=sa.text('email_planned_at IS NULL'), sqlite_where=sa.text('email_planned_at IS NULL'))
 
-    rls.install(op, 'notification_deliveries')
+    rls.install(op, 'notification_deliveries', POLICIES['notification_deliveries'])
 
 
 def downgrade():

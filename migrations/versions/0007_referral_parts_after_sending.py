@@ -10,6 +10,9 @@ from alembic import op
 from hanaro.tenancy import rls
 
 # revision identifiers, used by Alembic.
+# The policies this migration installs, frozen when it was written (migrations/policies/).
+POLICIES = rls.frozen(__file__)
+
 revision = '0007'
 down_revision = '0006'
 branch_labels = None
@@ -20,7 +23,7 @@ PARTS = ("referral_events", "referral_messages", "referral_attachments")
 
 def upgrade():
     for table in PARTS:
-        rls.install(op, table)
+        rls.install(op, table, POLICIES[table])
 
 
 def downgrade():

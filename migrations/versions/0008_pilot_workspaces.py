@@ -12,6 +12,9 @@ from hanaro.tenancy import rls
 
 
 # revision identifiers, used by Alembic.
+# The policies this migration installs, frozen when it was written (migrations/policies/).
+POLICIES = rls.frozen(__file__)
+
 revision = '0008'
 down_revision = '0007'
 branch_labels = None
@@ -269,7 +272,7 @@ def upgrade():
     for table in ("pilot_workspaces", "pilot_participants", "pilot_phases", "pilot_planners", "pilot_feedback",
                   "pilot_feedback_comments", "care_meetings", "care_meeting_members", "care_meeting_items",
                   "care_meeting_actions", "pilot_metric_figures"):
-        rls.install(op, table)
+        rls.install(op, table, POLICIES[table])
 
 
 def downgrade():

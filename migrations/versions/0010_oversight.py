@@ -29,6 +29,9 @@ END $$;
 
 
 # revision identifiers, used by Alembic.
+# The policies this migration installs, frozen when it was written (migrations/policies/).
+POLICIES = rls.frozen(__file__)
+
 revision = '0010'
 down_revision = '0009'
 branch_labels = None
@@ -379,7 +382,7 @@ def upgrade():
     op.create_index('ix_oversight_files_tenant_id_inspection_id', 'oversight_files', ['tenant_id', 'inspection_id'], unique=False)
     # ### end Alembic commands ###
     for table in TENANT_OWNED_TABLES:
-        rls.install(op, table)
+        rls.install(op, table, POLICIES[table])
     if op.get_bind().dialect.name == "postgresql":
         op.execute(APPEND_ONLY_FUNCTION)
         for table in APPEND_ONLY_TABLES:

@@ -13,6 +13,9 @@ from hanaro.tenancy import rls
 
 
 # revision identifiers, used by Alembic.
+# The policies this migration installs, frozen when it was written (migrations/policies/).
+POLICIES = rls.frozen(__file__)
+
 revision = '0011'
 down_revision = '0010'
 branch_labels = None
@@ -178,7 +181,7 @@ def upgrade():
 
     # ### end Alembic commands ###
     for table in TABLES:
-        rls.install(op, table)
+        rls.install(op, table, POLICIES[table])
 
 
 def downgrade():

@@ -131,7 +131,7 @@ class Invitation(TenantOwned, IdMixin, db.Model):
     """A nominating tenant (추천기관) invited to a campaign, with its quota of households."""
 
     __tablename__ = "campaign_invitations"
-    __visibility__ = Visibility(read=BOTH_SIDES)
+    __visibility__ = Visibility(read=BOTH_SIDES, grants_on=("campaign_id",), grantee_column="nominator_tenant_id")
     __table_args__ = (
         UniqueConstraint("tenant_id", "campaign_id", "nominator_tenant_id"),
         Index("ix_campaign_invitations_campaign_id", "campaign_id"),
@@ -217,6 +217,13 @@ class Nomination(_CampaignPart, PublicIdMixin, db.Model):
     client's ciphertext) is only ever decrypted to ask the resident registry."""
 
     __tablename__ = "campaign_nominations"
+    # The nominator edits, withdraws and resubmits its own nomination; the organiser decides.
+    __visibility__ = Visibility(
+        read=BOTH_SIDES, insert=(AllOf((NOMINATOR, INVITED)),), update=BOTH_SIDES, delete=(),
+        participant_columns=("reason", "priority", "quantity", "dong_code", "snapshot", "rrn_encrypted", "status",
+                             "decision_note", "submitted_at", "withdrawn_at", "client_data_withdrawn_at",
+                             "delivery_status", "delivered_on", "delivery_note", "delivery_recorded_by_user_id",
+                             "updated_at", "version"))
     __table_args__ = (
         UniqueConstraint("tenant_id", "public_id"),
         # One nomination per client and campaign by a nominator; unique per organiser and nominator,

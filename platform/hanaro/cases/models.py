@@ -7,6 +7,7 @@ collaborator wrote it; the collaborator's own tenant is a separate column.
 from __future__ import annotations
 
 import enum
+from dataclasses import replace
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
@@ -137,7 +138,9 @@ class CaseMember(TenantOwned, IdMixin, PublicIdMixin, db.Model):
 
     __tablename__ = "case_members"
     __visibility__ = Visibility(
-        read=(Owner(), TenantIn("member_tenant_id")), update=(Owner(), TenantIn("member_tenant_id"))
+        read=(Owner(), TenantIn("member_tenant_id")), update=(Owner(), TenantIn("member_tenant_id")),
+        grants_on=("case_id",), grantee_column="member_tenant_id",
+        participant_columns=("status", "responded_at", "response_note", "worker_user_id", "ended_at"),
     )
     __table_args__ = (
         UniqueConstraint("tenant_id", "public_id"),
@@ -171,7 +174,7 @@ class Assessment(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     """One version of the needs assessment (욕구 및 위기도 조사); reassessments add versions."""
 
     __tablename__ = "assessments"
-    __visibility__ = TEAM_RECORD
+    __visibility__ = replace(TEAM_RECORD, participant_columns=("assessed_on", "summary"))
     __table_args__ = (UniqueConstraint("tenant_id", "case_id", "version"), UniqueConstraint("tenant_id", "public_id"))
 
     case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"), index=True)
@@ -191,7 +194,7 @@ NEED_LEVEL_LABELS = {0: _l("욕구 없음"), 1: _l("낮음"), 2: _l("보통"), 3
 
 class AssessmentItem(TenantOwned, IdMixin, db.Model):
     __tablename__ = "assessment_items"
-    __visibility__ = TEAM_RECORD
+    __visibility__ = replace(TEAM_RECORD, participant_columns=("level", "notes"))
     __table_args__ = (UniqueConstraint("tenant_id", "assessment_id", "domain_code"),)
 
     assessment_id: Mapped[int] = mapped_column(BigId, ForeignKey("assessments.id"))
@@ -214,7 +217,7 @@ class PlanGoal(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     """A goal of the service plan (서비스 제공계획), per need domain."""
 
     __tablename__ = "plan_goals"
-    __visibility__ = TEAM_RECORD
+    __visibility__ = replace(TEAM_RECORD, participant_columns=("goal", "status"))
     __table_args__ = (UniqueConstraint("tenant_id", "public_id"),)
 
     case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"), index=True)
@@ -243,7 +246,8 @@ SERVICE_STATUS_LABELS = {
 
 class PlannedService(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     __tablename__ = "planned_services"
-    __visibility__ = TEAM_RECORD
+    __visibility__ = replace(TEAM_RECORD, participant_columns=(
+        "description", "provider_tenant_id", "provider_name", "due_on", "status"))
     __table_args__ = (UniqueConstraint("tenant_id", "public_id"),)
 
     case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"), index=True)
@@ -268,7 +272,7 @@ class NoteVisibility(enum.StrEnum):
 
 class CaseNote(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     __tablename__ = "case_notes"
-    __visibility__ = AUTHORED_RECORD
+    __visibility__ = replace(AUTHORED_RECORD, participant_columns=("body", "visibility"))
     __table_args__ = (UniqueConstraint("tenant_id", "public_id"), Index("ix_case_notes_case_id_created", "case_id", "created_at"))
 
     case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"))
@@ -286,7 +290,7 @@ class Conference(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     """사례회의: attendees from several tenants, agenda, decisions, follow-up tasks."""
 
     __tablename__ = "conferences"
-    __visibility__ = TEAM_RECORD
+    __visibility__ = replace(TEAM_RECORD, participant_columns=("held_on", "attendees", "agenda", "decisions"))
     __table_args__ = (UniqueConstraint("tenant_id", "public_id"),)
 
     case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"), index=True)
@@ -302,7 +306,8 @@ class Conference(TenantOwned, IdMixin, PublicIdMixin, db.Model):
 
 class ConferenceTask(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     __tablename__ = "conference_tasks"
-    __visibility__ = TEAM_RECORD
+    __visibility__ = replace(TEAM_RECORD, participant_columns=(
+        "description", "assignee_tenant_id", "due_on", "done_at"))
     __table_args__ = (UniqueConstraint("tenant_id", "public_id"),)
 
     conference_id: Mapped[int] = mapped_column(BigId, ForeignKey("conferences.id"))
@@ -320,7 +325,7 @@ class CaseEvent(TenantOwned, IdMixin, db.Model):
     """The timeline: one row per thing that happened on the case, newest first on screen."""
 
     __tablename__ = "case_events"
-    __visibility__ = AUTHORED_RECORD
+    __visibility__ = replace(AUTHORED_RECORD, participant_columns=("summary",))
     __table_args__ = (Index("ix_case_events_case_id_at", "case_id", "at"),)
 
     case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"))

@@ -192,6 +192,8 @@ class ClientAccessGrant(TenantOwned, IdMixin, db.Model):
     __visibility__ = Visibility(
         read=(Owner(), TenantIn("grantee_tenant_id")),
         update=(Owner(), TenantIn("grantee_tenant_id")),
+        grants_on=("client_id",), grantee_column="grantee_tenant_id",
+        participant_columns=("status", "revoked_at", "revoked_reason"),
     )
     __table_args__ = (
         Index("ix_client_access_grants_client_id_grantee", "client_id", "grantee_tenant_id"),

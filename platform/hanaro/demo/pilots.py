@@ -434,13 +434,13 @@ def _load_feedback(world: World, demo: DemoFeedback) -> int:
     submitter = world.users[demo.user]
     with as_member(tenant, submitter):
         item = feedback_service.submit({"category": demo.category, "severity": demo.severity, "description": demo.text},
-                                       submitter, page_url=address, page_title=title)
+                                       submitter, page_url=address, page_title=title,
+                                       written_at=_at(demo.days_ago, 10 + index % 7))
     public_id = item.public_id
     for step in demo.steps:
         _step(world, demo, public_id, step)
     with as_member(world.coordinator_tenant, world.coordinator):  # only the coordinating tenant may update it
         item = feedback_service.get_feedback_or_404(public_id)
-        item.created_at = _at(demo.days_ago, 10 + index % 7)
         if item.status is FeedbackStatus.RECEIVED:
             item.status_changed_at = item.created_at
         db.session.flush()

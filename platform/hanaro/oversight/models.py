@@ -340,7 +340,9 @@ class CorrectiveAction(_FacilityPart, PublicIdMixin, db.Model):
     """시정 요구: what the facility must do about a finding, by when, and where that stands."""
 
     __tablename__ = "oversight_corrective_actions"
-    __visibility__ = Visibility(read=READERS, insert=(Owner(),), update=(Owner(), FACILITY_TENANT), delete=())
+    __visibility__ = Visibility(
+        read=READERS, insert=(Owner(),), update=(Owner(), FACILITY_TENANT), delete=(),
+        participant_columns=("state", "answer", "answered_at", "answered_by_user_id", "updated_at", "version"))
     __table_args__ = (
         UniqueConstraint("tenant_id", "public_id"),
         UniqueConstraint("tenant_id", "finding_id"),

@@ -178,9 +178,10 @@ def screenshot_type(content: bytes | None) -> str | None:
 # -- submitting ---------------------------------------------------------------------------------------
 
 def submit(values: dict, actor, screenshot: bytes | None = None, page_url: str | None = None,
-           page_title: str | None = None) -> Feedback:
+           page_title: str | None = None, written_at: datetime | None = None) -> Feedback:
     """New feedback from the active tenant to the coordinating tenant of the workspace it takes
-    part in, with the page stripped of personal data, the tenant's region and the current phase."""
+    part in, with the page stripped of personal data, the tenant's region and the current phase.
+    ``written_at`` is for a loaded history (the demo): only the submitter sets when it was written."""
     workspace = pilots.workspace_for_tenant()
     if workspace is None:
         raise RuleViolation(_l("우리 기관이 참여하는 시범사업이 없어 의견을 받을 곳이 없습니다."))
@@ -199,7 +200,7 @@ def submit(values: dict, actor, screenshot: bytes | None = None, page_url: str |
         description=description, page_url=page.path, page_title=page.title, capability=page.capability,
         dong_code=tenant.region_code if tenant else None, phase=period.phase if period else None,
         screenshot_type=content_type, screenshot=screenshot if content_type else None, tags=[],
-        status=FeedbackStatus.RECEIVED,
+        status=FeedbackStatus.RECEIVED, created_at=written_at or utcnow(),
     )
     db.session.add(feedback)
     db.session.flush()

@@ -74,7 +74,8 @@ class Participant(TenantOwned, IdMixin, db.Model):
     """A tenant taking part in a workspace, from ``joined_on`` until ``left_on``."""
 
     __tablename__ = "pilot_participants"
-    __visibility__ = Visibility(read=(Owner(), TenantIn("participant_tenant_id")))
+    __visibility__ = Visibility(read=(Owner(), TenantIn("participant_tenant_id")),
+                                grants_on=("workspace_id",), grantee_column="participant_tenant_id")
     __table_args__ = (UniqueConstraint("workspace_id", "participant_tenant_id"),
                       Index("ix_pilot_participants_participant_tenant_id", "participant_tenant_id"))
 
@@ -165,7 +166,8 @@ FEEDBACK_SIDES = (Owner(), TenantIn("coordinator_tenant_id"))
 class Feedback(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     __tablename__ = "pilot_feedback"
     __visibility__ = Visibility(read=FEEDBACK_SIDES, insert=(Owner(),), update=(TenantIn("coordinator_tenant_id"),),
-                                delete=())
+                                delete=(), participant_columns=("status", "status_changed_at", "assignee_user_id",
+                                                                "tags", "merged_into_id", "version"))
     __table_args__ = (UniqueConstraint("tenant_id", "public_id"),
                       Index("ix_pilot_feedback_workspace_id_status", "workspace_id", "status"),
                       Index("ix_pilot_feedback_coordinator_tenant_id", "coordinator_tenant_id"))
@@ -251,7 +253,8 @@ class CareMeetingMember(TenantOwned, IdMixin, db.Model):
     """A member tenant (``member_tenant_id``) or an external expert by name."""
 
     __tablename__ = "care_meeting_members"
-    __visibility__ = Visibility(read=(Owner(), TenantIn("member_tenant_id")))
+    __visibility__ = Visibility(read=(Owner(), TenantIn("member_tenant_id")),
+                                grants_on=("meeting_id",), grantee_column="member_tenant_id")
     __table_args__ = (Index("ix_care_meeting_members_meeting_id", "meeting_id"),
                       Index("ix_care_meeting_members_member_tenant_id", "member_tenant_id"))
 
@@ -295,7 +298,8 @@ class MeetingAction(TenantOwned, IdMixin, PublicIdMixin, db.Model):
 
     __tablename__ = "care_meeting_actions"
     __visibility__ = Visibility(read=(Owner(), MEETING_MEMBER, TenantIn("assignee_tenant_id")),
-                                update=(Owner(), TenantIn("assignee_tenant_id")))
+                                update=(Owner(), TenantIn("assignee_tenant_id")),
+                                participant_columns=("status", "status_note", "updated_at"))
     __table_args__ = (UniqueConstraint("tenant_id", "public_id"),
                       Index("ix_care_meeting_actions_meeting_id", "meeting_id"),
                       Index("ix_care_meeting_actions_assignee_tenant_id_status", "assignee_tenant_id", "status"))
@@ -322,7 +326,7 @@ class MetricFigure(TenantOwned, IdMixin, db.Model):
     __tablename__ = "pilot_metric_figures"
     __visibility__ = Visibility(read=(Owner(), TenantIn("reporter_tenant_id")),
                                 insert=(TenantIn("reporter_tenant_id"),), update=(TenantIn("reporter_tenant_id"),),
-                                delete=(TenantIn("reporter_tenant_id"),))
+                                delete=(TenantIn("reporter_tenant_id"),), participant_columns=("value", "computed_at"))
     __table_args__ = (UniqueConstraint("workspace_id", "reporter_tenant_id", "metric", "week_start", "dong_code",
                                        "dimension"),
                       Index("ix_pilot_metric_figures_workspace_id_metric", "workspace_id", "metric"))

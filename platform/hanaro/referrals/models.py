@@ -84,7 +84,10 @@ SENT_TO_RECEIVER = (Owner(), *[When("state", s.value, TenantIn("receiver_tenant_
 
 class Referral(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     __tablename__ = "referrals"
-    __visibility__ = Visibility(read=SENT_TO_RECEIVER, insert=(Owner(),), update=SENT_TO_RECEIVER, delete=())
+    __visibility__ = Visibility(
+        read=SENT_TO_RECEIVER, insert=(Owner(),), update=SENT_TO_RECEIVER, delete=(),
+        participant_columns=("state", "answered_at", "closed_at", "decline_reason", "answer_note", "outcome_note",
+                             "handled_by_user_id", "updated_at", "version"))
     __table_args__ = (
         UniqueConstraint("tenant_id", "public_id"),
         Index("ix_referrals_tenant_id_state", "tenant_id", "state"),

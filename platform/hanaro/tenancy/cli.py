@@ -1,6 +1,7 @@
 """`flask tenants apply FILE...`: apply tenant registry files."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -48,3 +49,20 @@ def demo_logins():
         for line in registry.login_lines(data):
             click.echo(f"  {line}")
         click.echo(f"  password for all of them: {password}")
+
+
+@tenants_cli.command("freeze-policies")
+@click.argument("revision")
+@click.argument("tables", nargs=-1)
+@with_appcontext
+def freeze_policies(revision, tables):
+    """Write migrations/policies/REVISION.json: the RLS policies and update guards the models
+    declare today for TABLES (every tenant-owned table when none are named), for the migration
+    REVISION to install with rls.install(op, table, POLICIES[table])."""
+    from . import policy, rls
+
+    tables = tables or sorted(policy.REGISTRY)
+    frozen = {table: rls.freeze(table) for table in tables}
+    path = Path(current_app.config["MIGRATIONS_DIR"]) / "policies" / f"{revision}.json"
+    path.write_text(json.dumps(frozen, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    click.echo(f"{path}: {len(frozen)} tables")

@@ -182,6 +182,7 @@ class SharingAgreement(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     __visibility__ = Visibility(
         read=(Owner(), TenantIn("partner_tenant_id")),
         update=(Owner(), TenantIn("partner_tenant_id")),
+        participant_columns=("revoked_at", "revoked_by_user_id", "revoked_reason"),
     )
     __table_args__ = (
         UniqueConstraint("tenant_id", "public_id"),

@@ -6,13 +6,14 @@ change it, or to write rows the active tenant may not write.
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Table, bindparam, event, inspect
+from sqlalchemy import BigInteger, Table, bindparam, event, inspect, select
 from sqlalchemy.sql import visitors
 from sqlalchemy.orm import Session, with_loader_criteria
+from sqlalchemy.orm.util import identity_key
 
 from . import context, policy
 from .context import NoActiveTenant
-from .owned import TenantOwned
+from .owned import TenantOwned, references
 
 
 class TenantWriteRefused(PermissionError):
@@ -86,10 +87,66 @@ def _check_insert(session, obj, ctx) -> None:
     if obj.tenant_id is None:
         obj.tenant_id = ctx.tenant_id
     _check_write(session, "insert", obj, ctx)
+    _check_references(session, obj, ctx)
+
+
+def _check_references(session, obj, ctx) -> None:
+    """A new row points only at rows the active tenant reads, and a grant only at objects it owns."""
+    visibility = type(obj).__visibility__
+    mapper = inspect(obj).mapper
+    for column_name, parent_table in references(mapper.local_table.name):
+        value = getattr(obj, mapper.get_property_by_column(mapper.local_table.c[column_name]).key)
+        if value is None:  # not set yet: the parent is new in this flush and checked itself
+            continue
+        if column_name in visibility.grants_on:
+            rule = policy.ParentTenant(parent_table, column_name, "tenant_id")
+            allowed = rule.allows(obj, ctx.tenant_id, ctx.user_id, session)
+        else:
+            allowed = _reads(session, _mapped_class(parent_table), value)
+        if not allowed:
+            raise TenantWriteRefused(f"{type(obj).__name__}.{column_name} points at a row this tenant may not use")
+
+
+def _reads(session, parent_cls, parent_id) -> bool:
+    """Can the active tenant read the ``parent_cls`` row ``parent_id``? A row already loaded in
+    this session was read through the filter; anything else is asked for, filtered."""
+    loaded = session.identity_map.get(identity_key(parent_cls, parent_id))
+    if loaded is not None and loaded not in session.deleted:
+        return True
+    with session.no_autoflush:
+        return session.execute(select(parent_cls.id).where(parent_cls.id == parent_id)).first() is not None
+
+
+def _mapped_class(table_name: str):
+    from ..core.db import db
+
+    for mapper in db.Model.registry.mappers:
+        if mapper.local_table.name == table_name:
+            return mapper.class_
+    raise LookupError(table_name)
 
 
 def _check_update(session, obj, ctx) -> None:
-    history = inspect(obj).attrs.tenant_id.history
+    state = inspect(obj)
+    history = state.attrs.tenant_id.history
     if history.has_changes() and history.deleted:
         raise TenantWriteRefused("tenant_id of an existing row cannot change")
     _check_write(session, "update", obj, ctx)
+    _check_changed_columns(state, obj, ctx)
+
+
+def _check_changed_columns(state, obj, ctx) -> None:
+    """Grants are never re-aimed; a tenant other than the owner changes only its answer."""
+    visibility = type(obj).__visibility__
+    changed = {
+        prop.columns[0].name for prop in state.mapper.column_attrs
+        if state.attrs[prop.key].history.has_changes()
+    }
+    fixed = changed & set(visibility.fixed_columns)
+    if fixed:
+        raise TenantWriteRefused(f"{type(obj).__name__}: {', '.join(sorted(fixed))} never change")
+    if ctx.tenant_id != obj.tenant_id:
+        foreign = changed - set(visibility.participant_columns)
+        if foreign:
+            raise TenantWriteRefused(
+                f"only the owner of a {type(obj).__name__} may change {', '.join(sorted(foreign))}")

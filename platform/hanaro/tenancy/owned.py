@@ -27,3 +27,15 @@ class TenantOwned:
     @classmethod
     def _visible_criterion(cls, tenant_id, user_id):
         return cls.__visibility__.read_criterion(cls, tenant_id, user_id)
+
+
+def references(table_name: str) -> list[tuple[str, str]]:
+    """The (column, parent table) foreign keys of ``table_name`` to other tenant-owned rows."""
+    from ..core.db import db
+
+    table = db.metadata.tables[table_name]
+    return sorted(
+        (fk.parent.name, fk.column.table.name)
+        for fk in table.foreign_keys
+        if fk.column.table.name in policy.REGISTRY and fk.parent.name != "tenant_id"
+    )

@@ -136,6 +136,9 @@ class MemberOf(Rule):
     with ``case_id = <note>.case_id``, ``member_tenant_id = <tenant>`` and an accepted status.
     The membership table is queried as a plain table, so the rule reads the same in both
     enforcers; under RLS the membership table's own policy must let its member see the row.
+    Only a membership row kept by the row's own owner counts: a row another tenant wrote for
+    itself (pointing at someone else's case) opens nothing, even if one got in before the write
+    rules below refused such rows.
     """
 
     membership_table: str
@@ -153,7 +156,8 @@ class MemberOf(Rule):
         if tenant_id is None or parent is None:
             return False
         m = self._table()
-        conditions = [m.c[self.membership_parent_column] == parent, m.c[self.member_column] == tenant_id]
+        conditions = [m.c[self.membership_parent_column] == parent, m.c[self.member_column] == tenant_id,
+                      m.c.tenant_id == obj.tenant_id]
         if self.status_column:
             conditions.append(m.c[self.status_column].in_(self.statuses))
         if self.revoked_column:
@@ -162,7 +166,7 @@ class MemberOf(Rule):
             return bool(session.execute(select(exists(select(m.c[self.member_column]).where(*conditions)))).scalar())
 
     def _table(self):
-        columns = [self.membership_parent_column, self.member_column]
+        columns = ["tenant_id", self.membership_parent_column, self.member_column]
         columns += [c for c in (self.status_column, self.revoked_column, self.expires_column) if c]
         return table(self.membership_table, *[column(c) for c in columns])
 
@@ -171,6 +175,7 @@ class MemberOf(Rule):
         conditions = [
             m.c[self.membership_parent_column] == getattr(cls, self.parent_column),
             m.c[self.member_column] == tenant_id,
+            m.c.tenant_id == cls.tenant_id,
         ]
         if self.status_column:
             conditions.append(m.c[self.status_column].in_(self.statuses))
@@ -185,6 +190,7 @@ class MemberOf(Rule):
         conditions = [
             f"m.{self.membership_parent_column} = {table_name}.{self.parent_column}",
             f"m.{self.member_column} = {RLS_TENANT}",
+            f"m.tenant_id = {table_name}.tenant_id",
         ]
         if self.status_column:
             statuses = ", ".join(f"'{s}'" for s in self.statuses)
@@ -345,12 +351,25 @@ class Visibility:
     ``update`` rules against both the old and the new row, ``delete`` rules against the old row.
     Whoever may insert a row must also be able to read it: PostgreSQL checks the rows of
     ``INSERT ... RETURNING`` against the read policy.
+
+    On top of the rules, for every table:
+
+    * a new row may point (by foreign key) only at tenant-owned rows the writer can read, and a
+      row that grants access to an object (``grants_on``: a case team member, a client access
+      grant) only at objects the writer *owns* — nobody lets itself in;
+    * ``grants_on`` and ``grantee_column`` never change once written: a grant is answered or
+      withdrawn, never re-aimed;
+    * a tenant other than the owner that an ``update`` rule lets in (a receiver, a team member, a
+      grantee) may change only ``participant_columns``: its answer, never what the row points at.
     """
 
     read: tuple[Rule, ...] = (Owner(),)
     insert: tuple[Rule, ...] = (Owner(),)
     update: tuple[Rule, ...] = (Owner(),)
     delete: tuple[Rule, ...] = (Owner(),)
+    participant_columns: tuple[str, ...] = ()
+    grants_on: tuple[str, ...] = ()
+    grantee_column: str | None = None
 
     # -- ORM side ------------------------------------------------------------------------------
     @staticmethod
@@ -365,6 +384,21 @@ class Visibility:
     def allows(self, command: str, obj, tenant_id, user_id, session) -> bool:
         """May the active tenant/user do ``command`` ("insert", "update", "delete") to ``obj``?"""
         return any(rule.allows(obj, tenant_id, user_id, session) for rule in getattr(self, command))
+
+    @property
+    def fixed_columns(self) -> tuple[str, ...]:
+        return self.grants_on + ((self.grantee_column,) if self.grantee_column else ())
+
+    @property
+    def lets_others_update(self) -> bool:
+        return any(rule != Owner() for rule in self.update)
+
+    def insert_guard(self, references=()) -> list[str] | None:
+        """The (column, parent table, "reads" or "owns") triples a new row's foreign keys must
+        satisfy: the writer reads the parent, or for a grant owns it (see ``rls.install``)."""
+        triples = [name for column_name, parent in references
+                   for name in (column_name, parent, "owns" if column_name in self.grants_on else "reads")]
+        return triples or None
 
     # -- PostgreSQL side -------------------------------------------------------------------------
     @staticmethod
@@ -383,6 +417,13 @@ class Visibility:
             f"CREATE POLICY {table_name}_update ON {table_name} FOR UPDATE USING ({update}) WITH CHECK ({update})",
             f"CREATE POLICY {table_name}_delete ON {table_name} FOR DELETE USING ({delete})",
         ]
+
+    def update_guard(self) -> dict | None:
+        """The columns the update trigger keeps fixed for everyone and open to participants, or
+        None when RLS alone says it all (only the owner updates, nothing is fixed)."""
+        if not (self.lets_others_update or self.fixed_columns):
+            return None
+        return {"fixed": list(self.fixed_columns), "participant": list(self.participant_columns)}
 
 
 OWNER_ONLY = Visibility()

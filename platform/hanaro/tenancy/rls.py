@@ -7,6 +7,9 @@ With no context both are empty and the policies let nothing through. Migrations 
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
@@ -59,19 +62,134 @@ def _connections(session):
 
 
 # -- migrations ------------------------------------------------------------------------------
+#
+# A migration carries the policies it installs: they are frozen, when it is written, into
+# migrations/policies/<revision>.json (``flask tenancy freeze-policies``), so replaying an old
+# migration installs what it installed then, and a change of a model's rules needs a migration
+# that carries the new ones (tests compare ``pg_policies`` with the models).
 
-def install(op, table: str, app_role: str | None = None) -> None:
-    """ENABLE + FORCE RLS on ``table`` and (re)create its policies from ``policy``."""
+def frozen(migration_file: str, revision: str | None = None) -> dict:
+    """The frozen policies of the migration at ``migration_file`` (its revision is the file
+    name's prefix), or of another ``revision`` beside it: table name -> its entry (see :func:`freeze`)."""
+    path = Path(migration_file).resolve()
+    revision = revision or path.name.split("_", 1)[0]
+    return json.loads((path.parent.parent / "policies" / f"{revision}.json").read_text(encoding="utf-8"))
+
+
+def freeze(table: str) -> dict:
+    """Today's policies and update guard of ``table``, as a migration carries them."""
+    from .owned import references
+
+    visibility = policy.visibility_for_table(table)
+    return {"policies": visibility.rls_policies(table), "insert_guard": visibility.insert_guard(references(table)),
+            "update_guard": visibility.update_guard()}
+
+
+def install(op, table: str, entry) -> None:
+    """ENABLE + FORCE RLS on ``table`` and (re)create its policies from a frozen ``entry`` (a
+    list of statements, as the first migrations froze them, or a :func:`freeze` dict)."""
     if op.get_bind().dialect.name != "postgresql":
         return
-    visibility = policy.visibility_for_table(table)
+    statements = entry if isinstance(entry, list) else entry["policies"]
     op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
     op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
     for command in ("select", "insert", "update", "delete"):
         op.execute(f"DROP POLICY IF EXISTS {table}_{command} ON {table}")
-    for statement in visibility.rls_policies(table):
+    for statement in statements:
         op.execute(statement)
     fix_tenant_id(op, table)
+    if isinstance(entry, dict):
+        guard_updates(op, table, entry.get("update_guard"))
+        guard_inserts(op, table, entry.get("insert_guard"))
+
+
+# Row-level rules a policy cannot state, because WITH CHECK sees only the new row: a grant is
+# never re-aimed, and a participant (not the owner) changes only its answer. With no tenant in
+# the context RLS already refuses the application role everything; maintenance roles pass.
+GUARD_UPDATE_FUNCTION = """
+CREATE OR REPLACE FUNCTION hanaro_guard_update() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  fixed text[] := TG_ARGV[0]::text[];
+  participant text[] := TG_ARGV[1]::text[];
+  acting bigint := nullif(current_setting('hanaro.tenant_id', true), '')::bigint;
+  before jsonb := to_jsonb(OLD);
+  after jsonb := to_jsonb(NEW);
+  name text;
+BEGIN
+  FOREACH name IN ARRAY fixed LOOP
+    IF before -> name IS DISTINCT FROM after -> name THEN
+      RAISE EXCEPTION '%.% never changes', TG_TABLE_NAME, name USING ERRCODE = 'insufficient_privilege';
+    END IF;
+  END LOOP;
+  IF acting IS NOT NULL AND acting IS DISTINCT FROM OLD.tenant_id THEN
+    FOR name IN SELECT jsonb_object_keys(after) LOOP
+      IF NOT (name = ANY(participant)) AND before -> name IS DISTINCT FROM after -> name THEN
+        RAISE EXCEPTION 'only the owner of a % row may change %', TG_TABLE_NAME, name
+          USING ERRCODE = 'insufficient_privilege';
+      END IF;
+    END LOOP;
+  END IF;
+  RETURN NEW;
+END $$
+"""
+
+
+# A new row points only at rows its writer reads, and a grant only at an object its writer owns.
+# A trigger, not the insert policy: a parent's read policy may read the child's table (a case
+# reads its team), and PostgreSQL refuses a policy that comes back to its own table. Inside the
+# trigger the parent is read under RLS as usual: a row the writer cannot see has no owner here.
+GUARD_INSERT_FUNCTION = """
+CREATE OR REPLACE FUNCTION hanaro_guard_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  acting bigint := nullif(current_setting('hanaro.tenant_id', true), '')::bigint;
+  fields jsonb := to_jsonb(NEW);
+  parent_id bigint;
+  owner bigint;
+  i int := 0;
+BEGIN
+  IF acting IS NULL THEN
+    RETURN NEW;
+  END IF;
+  WHILE i < TG_NARGS LOOP
+    parent_id := (fields ->> TG_ARGV[i])::bigint;
+    IF parent_id IS NOT NULL THEN
+      owner := NULL;
+      EXECUTE format('SELECT tenant_id FROM %I WHERE id = $1', TG_ARGV[i + 1]) INTO owner USING parent_id;
+      IF owner IS NULL OR (TG_ARGV[i + 2] = 'owns' AND owner <> acting) THEN
+        RAISE EXCEPTION '%.% points at a % row this tenant may not use', TG_TABLE_NAME, TG_ARGV[i], TG_ARGV[i + 1]
+          USING ERRCODE = 'insufficient_privilege';
+      END IF;
+    END IF;
+    i := i + 3;
+  END LOOP;
+  RETURN NEW;
+END $$
+"""
+
+
+def guard_inserts(op, table: str, triples: list[str] | None) -> None:
+    """(Re)create or drop ``table``'s insert trigger for its (column, parent, reads/owns) ``triples``."""
+    op.execute(GUARD_INSERT_FUNCTION)
+    op.execute(f"DROP TRIGGER IF EXISTS {table}_guard_insert ON {table}")
+    if triples:
+        arguments = ", ".join(f"'{name}'" for name in triples)
+        op.execute(f"CREATE TRIGGER {table}_guard_insert BEFORE INSERT ON {table} FOR EACH ROW "
+                   f"EXECUTE FUNCTION hanaro_guard_insert({arguments})")
+
+
+def _text_array(names) -> str:
+    return "{" + ",".join(names) + "}"
+
+
+def guard_updates(op, table: str, guard: dict | None) -> None:
+    """(Re)create or drop ``table``'s update guard trigger (see :func:`freeze`)."""
+    op.execute(GUARD_UPDATE_FUNCTION)
+    op.execute(f"DROP TRIGGER IF EXISTS {table}_guard_update ON {table}")
+    if guard is None:
+        return
+    op.execute(f"CREATE TRIGGER {table}_guard_update BEFORE UPDATE ON {table} FOR EACH ROW "
+               f"EXECUTE FUNCTION hanaro_guard_update('{_text_array(guard['fixed'])}', "
+               f"'{_text_array(guard['participant'])}')")
 
 
 # A participant that may update a row (a referral's receiver, a nomination's nominator) passes the

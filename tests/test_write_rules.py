@@ -1,0 +1,169 @@
+"""Nobody lets itself in: the write rules of the ORM guard (both backends) and, on PostgreSQL, of
+the database with the ORM filter switched off. The table-by-table sweep over the whole demo is in
+``test_write_rules_postgres``; these are the cases a reader can follow."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from hanaro.cases.models import Case, CaseMember
+from hanaro.clients.models import Client, ClientAccessGrant
+from hanaro.core.db import db
+from hanaro.referrals.models import Referral
+from hanaro.tenancy.context import acting_as
+from hanaro.tenancy.orm_filter import TenantWriteRefused
+
+from .conftest import BACKEND
+
+
+@pytest.fixture
+def world(make):
+    world = make.case_world()
+    world.join_partner()
+    return world
+
+
+def _refused(tenant, write) -> bool:
+    """Does the ORM guard refuse ``write()`` (run as ``tenant``, then flushed)?"""
+    with acting_as(tenant.id, None):
+        savepoint = db.session.begin_nested()
+        try:
+            write()
+            db.session.flush()
+            return False
+        except TenantWriteRefused:
+            return True
+        finally:
+            savepoint.rollback()
+
+
+def test_a_tenant_cannot_put_itself_on_another_tenants_case_team(ctx, world):
+    def join():
+        db.session.add(CaseMember(case_id=world.case.id, member_tenant_id=world.outsider.id, status="accepted",
+                                  consent_id=world.consent.id, invited_by_user_id=world.outsider_worker.id))
+
+    assert _refused(world.outsider, join)
+    with acting_as(world.outsider.id, None):
+        assert db.session.get(Case, world.case.id) is None
+
+
+def test_a_tenant_cannot_grant_itself_another_tenants_client(ctx, world):
+    def grant():
+        db.session.add(ClientAccessGrant(client_id=world.person.id, grantee_tenant_id=world.outsider.id,
+                                         status="active", reason="몰래"))
+
+    assert _refused(world.outsider, grant)
+    with acting_as(world.outsider.id, None):
+        assert db.session.get(Client, world.person.id) is None
+
+
+def test_even_a_team_member_cannot_grant_on_the_case_it_collaborates_on(ctx, world):
+    """The partner reads the case, but only its owner invites others onto it."""
+    def invite_outsider():
+        db.session.add(CaseMember(case_id=world.case.id, member_tenant_id=world.outsider.id, status="accepted",
+                                  consent_id=world.consent.id, invited_by_user_id=world.partner_worker.id))
+
+    assert _refused(world.partner, invite_outsider)
+
+
+def test_the_owner_may_invite_onto_its_own_case(ctx, world, make):
+    third = make.tenant(name="세번째기관")
+
+    def invite():
+        db.session.add(CaseMember(case_id=world.case.id, member_tenant_id=third.id, status="invited",
+                                  consent_id=world.consent.id, invited_by_user_id=world.lead_worker.id))
+
+    assert not _refused(world.lead, invite)
+
+
+def test_a_team_member_answers_its_invitation_but_cannot_re_aim_it(ctx, world, make):
+    other_case = make.case(make.client(world.lead, name="박둘"), world.lead_worker)
+    member_id = world.member.id
+
+    def answer():
+        db.session.get(CaseMember, member_id).response_note = "함께합니다"
+
+    def re_aim():
+        db.session.get(CaseMember, member_id).case_id = other_case.id
+
+    def invite_someone_else():
+        db.session.get(CaseMember, member_id).worker_user_id = world.partner_worker.id
+        db.session.get(CaseMember, member_id).invited_by_user_id = world.partner_worker.id
+
+    assert not _refused(world.partner, answer)
+    assert _refused(world.partner, re_aim)
+    assert _refused(world.partner, invite_someone_else)
+    assert _refused(world.lead, re_aim)  # a grant is never re-aimed, by its owner either
+
+
+def test_a_receiver_answers_a_referral_but_cannot_rewrite_what_was_sent(ctx, make):
+    world = make.case_world()
+    with acting_as(world.lead.id, world.lead_worker.id):
+        referral = Referral(receiver_tenant_id=world.partner.id, client_id=world.person.id, requested_service="방문",
+                            reason="원래 사유", response_due_on=date(2026, 12, 31), state="sent")
+        db.session.add(referral)
+        db.session.flush()
+        referral_id = referral.id
+
+    def answer():
+        db.session.get(Referral, referral_id).answer_note = "받았습니다"
+
+    def rewrite_reason():
+        db.session.get(Referral, referral_id).reason = "바꾼 사유"
+
+    def redirect():
+        db.session.get(Referral, referral_id).receiver_tenant_id = world.outsider.id
+
+    assert not _refused(world.partner, answer)
+    assert _refused(world.partner, rewrite_reason)
+    assert _refused(world.partner, redirect)
+
+
+# -- PostgreSQL: the same rules with the ORM filter and guard out of the way ---------------------------
+
+postgres_only = pytest.mark.skipif(BACKEND != "postgresql", reason="PostgreSQL only")
+
+
+def _as_tenant_sql(tenant_id: int, statement: str, **params):
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.execute(text("select set_config('hanaro.tenant_id', :t, true)"), {"t": str(tenant_id)})
+        return db.session.execute(text(statement), params)
+    finally:
+        savepoint.rollback()
+
+
+@postgres_only
+def test_the_database_refuses_a_self_made_case_team_membership(ctx, world):
+    with pytest.raises(DBAPIError, match="may not use"):
+        _as_tenant_sql(world.outsider.id,
+                       "insert into case_members (tenant_id, case_id, member_tenant_id, consent_id, status, "
+                       "invited_by_user_id, invited_at, public_id) "
+                       "values (:me, :case, :me, :consent, 'accepted', :user, now(), 'rogue-member-1')",
+                       me=world.outsider.id, case=world.case.id, consent=world.consent.id,
+                       user=world.outsider_worker.id)
+
+
+@postgres_only
+def test_the_database_refuses_a_participant_changing_more_than_its_answer(ctx, world):
+    with pytest.raises(DBAPIError, match="only the owner"):
+        _as_tenant_sql(world.partner.id, "update case_members set message = 'x' where id = :id", id=world.member.id)
+    assert _as_tenant_sql(world.partner.id, "update case_members set response_note = 'x' where id = :id",
+                          id=world.member.id).rowcount == 1
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="writes a row no tenant may write, which only SQLite lets through")
+def test_a_membership_row_another_tenant_slipped_in_opens_nothing(ctx, world):
+    """A row such as an older database may hold (the write rules came later): the read rule counts
+    only membership rows kept by the case's own owner. On PostgreSQL the same criterion is the
+    installed policy (test_policy_drift) and lets through what the ORM does (test_isolation_postgres)."""
+    db.session.execute(text(
+        "insert into case_members (tenant_id, case_id, member_tenant_id, consent_id, status, invited_by_user_id, "
+        "invited_at, public_id) values (:me, :case, :me, :consent, 'accepted', :user, current_timestamp, 'rogue-1')"),
+        {"me": world.outsider.id, "case": world.case.id, "consent": world.consent.id,
+         "user": world.outsider_worker.id})
+    with acting_as(world.outsider.id, None):
+        assert db.session.scalar(select(Case).where(Case.id == world.case.id)) is None
