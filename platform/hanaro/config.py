@@ -34,6 +34,9 @@ def from_environment() -> dict:
         "DATA_ENCRYPTION_KEY": os.environ.get("HANARO_DATA_KEY"),
         "SESSION_COOKIE_SECURE": _flag("HANARO_SECURE_COOKIES", default=not demo),
         "FORCE_HTTPS": _flag("HANARO_FORCE_HTTPS", default=False),
+        # How many reverse proxies in front of the app append X-Forwarded-For / set X-Forwarded-Proto.
+        # 0 (default): the headers are ignored, so a client cannot forge its address.
+        "TRUSTED_PROXIES": int(os.environ.get("HANARO_TRUSTED_PROXIES") or "0"),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "587")),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),
