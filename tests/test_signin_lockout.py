@@ -140,3 +140,11 @@ def test_the_password_is_verified_for_unknown_and_locked_accounts(client, member
     verified_hashes.clear()
     attempt(client, member.email, RIGHT, ATTACKER)
     assert len(verified_hashes) == 1 and verified_hashes[0] != service._DUMMY_HASH
+
+
+def test_setting_a_new_password_lifts_the_locks(app, client, member):
+    fail(client, member, 5)
+    result = app.test_cli_runner().invoke(args=["accounts", "set-password", member.email,
+                                                "--password", "a new password 2026"])
+    assert result.exit_code == 0, result.output
+    assert attempt(client, member.email, "a new password 2026", ATTACKER).status_code == 303
