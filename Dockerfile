@@ -2,9 +2,12 @@
 #   docker build -t hanaro .
 #   docker run -e DATABASE_URL=... -e SECRET_KEY=... -e HANARO_DATA_KEY=... -p 8000:8000 hanaro
 # The same image runs migrations (`flask db upgrade`) and the rq worker (`flask worker`).
+# Behind the TLS-terminating proxy, add -e HANARO_TRUSTED_PROXIES=1 (README, "Production").
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 FLASK_APP=hanaro PIP_NO_CACHE_DIR=1
+# X-Forwarded-For is ignored unless the deployment says how many proxies add it.
+ENV HANARO_TRUSTED_PROXIES=0
 WORKDIR /app
 
 RUN groupadd --system hanaro && useradd --system --gid hanaro --home-dir /app --shell /usr/sbin/nologin hanaro

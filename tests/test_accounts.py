@@ -57,19 +57,6 @@ def test_empty_fields_get_messages_next_to_them(client):
     assert "필수 입력 항목입니다." in page
 
 
-def test_five_failures_lock_the_account_even_for_the_right_password(app, client, member):
-    for _ in range(5):
-        client.post("/login", data={"email": member.email, "password": "wrong password"})
-    response = login(client, member.email)
-    assert response.status_code == 401
-    assert "계정이 잠시 잠겼습니다" in response.get_data(as_text=True)
-    with app.app_context():
-        user = db.session.get(User, member.id)
-        user.locked_until = utcnow() - timedelta(seconds=1)
-        db.session.commit()
-    assert login(client, member.email).status_code == 303
-
-
 def test_a_deactivated_account_cannot_sign_in(app, client, member):
     with app.app_context():
         db.session.get(User, member.id).active = False

@@ -20,6 +20,7 @@ from .core.extensions import (
 )
 from .core.forms import install_korean_messages
 from flask_talisman import Talisman
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 REPO_ROOT = config.REPO_ROOT
 
@@ -51,6 +52,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = config.postgresql_engine_options(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
 
+    _trust_proxies(app)
     _init_extensions(app)
     _register_models()
     _register_blueprints(app)
@@ -60,6 +62,15 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_template_context(app)
     _register_cli(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES proxies, the client's address (access log, login events, rate limits)
+    and scheme come from the X-Forwarded-For / X-Forwarded-Proto entries those proxies added;
+    anything a client put in front of them is ignored."""
+    hops = app.config.get("TRUSTED_PROXIES") or 0
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
 
 
 def _init_extensions(app: Flask) -> None:

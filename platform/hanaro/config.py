@@ -34,6 +34,9 @@ def from_environment() -> dict:
         "DATA_ENCRYPTION_KEY": os.environ.get("HANARO_DATA_KEY"),
         "SESSION_COOKIE_SECURE": _flag("HANARO_SECURE_COOKIES", default=not demo),
         "FORCE_HTTPS": _flag("HANARO_FORCE_HTTPS", default=False),
+        # How many reverse proxies in front of the app append X-Forwarded-For / set X-Forwarded-Proto.
+        # 0 (default): the headers are ignored, so a client cannot forge its address.
+        "TRUSTED_PROXIES": int(os.environ.get("HANARO_TRUSTED_PROXIES") or "0"),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "587")),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),
@@ -61,8 +64,13 @@ DEFAULTS = {
     "SESSION_COOKIE_NAME": "hanaro_session",
     "SESSION_IDLE_TIMEOUT": timedelta(minutes=30),
     "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),
+    # Wrong passwords for one account from one address (failures further apart than the window
+    # start the count again) before that address is locked out of that account, and for how long.
     "LOGIN_LOCKOUT_THRESHOLD": 5,
+    "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),
     "LOGIN_LOCKOUT_DURATION": timedelta(minutes=15),
+    # The owner is e-mailed about a lock at most this often (locks from many addresses: one e-mail).
+    "LOGIN_LOCKOUT_EMAIL_INTERVAL": timedelta(hours=1),
     "LOGIN_RATE_LIMIT": "20 per minute",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "BABEL_DEFAULT_LOCALE": "ko",

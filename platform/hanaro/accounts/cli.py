@@ -25,6 +25,6 @@ def set_password(email, password):
     if len(password) < service.MIN_PASSWORD_LENGTH:
         raise click.ClickException(f"password must have at least {service.MIN_PASSWORD_LENGTH} characters")
     user.password_hash = service.hash_password(password)
-    user.failed_logins, user.locked_until = 0, None
+    service.lift_lockouts(user)
     db.session.commit()
     click.echo(f"password set for {email}")

@@ -20,8 +20,6 @@ class User(UserMixin, IdMixin, PublicIdMixin, TimestampMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_platform_operator: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     locale: Mapped[str | None] = mapped_column(String(5))
 
@@ -49,6 +47,27 @@ class UserSession(IdMixin, db.Model):
     end_reason: Mapped[str | None] = mapped_column(String(20))
 
     user: Mapped["User"] = relationship()
+
+
+class LoginThrottle(IdMixin, db.Model):
+    """Wrong passwords for one account from one client address. A lock stops that address only,
+    so nobody can lock the owner out of an account from elsewhere."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (UniqueConstraint("user_id", "address"),)
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    # The client address; an IPv6 client counts as its /64 (see service.throttle_address).
+    address: Mapped[str] = mapped_column(String(45))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the owner was last e-mailed about a lock (at most one e-mail per LOGIN_LOCKOUT_EMAIL_INTERVAL).
+    owner_emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
 
 
 class LoginOutcome(enum.StrEnum):

@@ -22,14 +22,25 @@ def _login_rate_limit() -> str:
 
 
 def _failure_message(result) -> str:
-    if result.outcome is LoginOutcome.LOCKED:
-        return _(
-            "로그인에 여러 번 실패하여 계정이 잠시 잠겼습니다. %(until)s 이후에 다시 시도하세요.",
-            until=format_datetime(result.locked_until, "HH:mm"),
-        )
+    # Only the right password reaches "inactive"; an unknown e-mail, a wrong password and a
+    # locked-out address get one answer, so none of them tells whether the account exists.
     if result.outcome is LoginOutcome.INACTIVE:
         return _("사용이 중지된 계정입니다. 기관 관리자에게 문의하세요.")
-    return _("이메일 또는 비밀번호가 올바르지 않습니다.")
+    config = current_app.config
+    return _(
+        "이메일 또는 비밀번호가 올바르지 않습니다. 같은 곳에서 %(count)s번 잇달아 틀리면 %(minutes)s분 동안 "
+        "로그인할 수 없습니다.",
+        count=config["LOGIN_LOCKOUT_THRESHOLD"],
+        minutes=int(config["LOGIN_LOCKOUT_DURATION"].total_seconds() // 60),
+    )
+
+
+def _lockout_notice(locked_at) -> str:
+    return _(
+        "지난 로그인 이후 이 계정에 비밀번호가 여러 번 틀려 로그인이 잠긴 적이 있습니다(마지막: %(when)s). "
+        "직접 시도한 것이 아니라면 기관 관리자에게 알리세요.",
+        when=format_datetime(locked_at, "yyyy-MM-dd HH:mm"),
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -49,6 +60,8 @@ def login():
         form = {"email": request.form.get("email", "")}
         return render_template("accounts/login.html", form=form, errors={}, failure=_failure_message(result)), 401
     _begin_session(result.user)
+    if result.locked_out_at is not None:
+        flash(_lockout_notice(result.locked_out_at), "error")
     return redirect(url_for("home.index"), code=303)
 
 

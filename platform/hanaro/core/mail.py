@@ -22,6 +22,7 @@ import uuid
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 
@@ -38,6 +39,14 @@ def make_message(to: str, subject: str, text: str, message_id: str, sender: str 
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to us
     message.set_content(text, charset="utf-8")
     return message
+
+
+def message_domain() -> str:
+    """The domain for Message-IDs: MAIL_FROM's, else the site's."""
+    sender = current_app.config.get("MAIL_FROM") or ""
+    if "@" in sender:
+        return sender.rsplit("@", 1)[1].strip(">").strip() or "hanaro.invalid"
+    return urlsplit(current_app.config["PUBLIC_BASE_URL"]).hostname or "hanaro.invalid"
 
 
 class SmtpTransport:

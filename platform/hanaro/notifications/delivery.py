@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import force_locale
@@ -158,14 +157,7 @@ def _email_choices(user_ids: list[int], kind: str) -> dict[int, bool]:
 
 
 def _message_id(notification: Notification, delivery_public_id: str) -> str:
-    return f"<notification.{notification.public_id}.{delivery_public_id}@{_domain()}>"
-
-
-def _domain() -> str:
-    sender = current_app.config.get("MAIL_FROM") or ""
-    if "@" in sender:
-        return sender.rsplit("@", 1)[1].strip(">").strip() or "hanaro.invalid"
-    return urlsplit(current_app.config["PUBLIC_BASE_URL"]).hostname or "hanaro.invalid"
+    return f"<notification.{notification.public_id}.{delivery_public_id}@{mail.message_domain()}>"
 
 
 # -- sending -----------------------------------------------------------------------------------------
