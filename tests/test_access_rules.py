@@ -1,9 +1,11 @@
 """Deny by default: every endpoint declares who may call it, and the declaration is enforced."""
 from __future__ import annotations
 
+import inspect
 import re
+import sys
 
-from hanaro.core.access import Audience, rule_for_endpoint
+from hanaro.core.access import CHECKS, Audience, rule_for_endpoint
 
 from .helpers import login
 
@@ -62,3 +64,45 @@ def test_roles_are_enforced(client, make):
     assert client.get("/admin/members").status_code == 403
     assert client.post("/admin/members", data={"email": "x@example.com"}).status_code == 403
     assert client.get("/operator/tenants").status_code == 404
+
+
+# -- rules beyond roles are declared, not written into the views ---------------------------------------------
+
+REFUSES_ITSELF = re.compile(r"abort\(\s*403\s*\)|Forbidden\b|HTTPStatus\.FORBIDDEN")
+
+
+def _declared_rules(app) -> dict[str, str]:
+    """Every endpoint with its declared rule: audience, roles and named check."""
+    with app.test_request_context():
+        return {rule.endpoint: rule_for_endpoint(rule.endpoint).describe() for rule in app.url_map.iter_rules()}
+
+
+def test_every_endpoint_is_listed_with_its_rule_and_every_check_is_registered_by_name(app):
+    listing = _declared_rules(app)
+    with app.test_request_context():
+        checks = {rule_for_endpoint(e).check for e in listing} - {None}
+    assert checks and all(CHECKS[c.name] is c and c.description for c in checks), sorted(c.name for c in checks)
+    assert not [e for e, described in listing.items() if "check=" in described and not described.startswith("tenant")]
+
+
+def test_no_view_answers_403_itself(app):
+    """Each view function, and the module it is defined in, leaves 403 to the declared rule."""
+    offenders = []
+    for endpoint, view in app.view_functions.items():
+        view = inspect.unwrap(view)
+        module = sys.modules.get(view.__module__)
+        if not module or not module.__name__.startswith("hanaro."):
+            continue
+        if REFUSES_ITSELF.search(inspect.getsource(view)) or REFUSES_ITSELF.search(inspect.getsource(module)):
+            offenders.append(endpoint)
+    assert offenders == []
+
+
+OVERSIGHT_RECORD_PAGES = ("oversight.facility", "inspections.show", "inspections.report", "inspections.photo",
+                          "inspections.of_facility", "corrective_actions.show", "corrective_actions.evidence_file")
+
+
+def test_the_oversight_record_pages_declare_the_facility_pages_rule(app):
+    listing = _declared_rules(app)
+    assert {e: listing[e] for e in OVERSIGHT_RECORD_PAGES} == {
+        e: "tenant * check=oversight_record_reader" for e in OVERSIGHT_RECORD_PAGES}

@@ -92,7 +92,8 @@ COVERED = {
        for name, method, kind in (
         ("facility", "GET", "oversight_facility"), ("edit_facility", "POST", "oversight_facility"),
         ("link_tenant", "POST", "oversight_facility"), ("close_facility", "POST", "oversight_facility"),
-        ("facility_status", "POST", "oversight_facility"), ("facility_sanctions", "GET", "oversight_facility"),
+        ("facility_status", "GET", "oversight_facility"), ("report_status", "POST", "oversight_facility"),
+        ("facility_sanctions", "GET", "oversight_facility"),
         ("new_sanction", "POST", "oversight_facility"), ("facility_evaluations", "GET", "oversight_facility"),
         ("sanction", "GET", "sanction"), ("correct_sanction", "POST", "sanction"),
         ("cycle", "GET", "evaluation_cycle"), ("record_evaluation", "POST", "evaluation_cycle"),

@@ -1,8 +1,8 @@
 """Inspection screens through the test client: an inspector plans from a facility, starts, records
 results with notes and photos, adds an item and findings with corrective actions, completes (refused
 while items lack results), plans a follow-up and prints the report; the facility and the province
-read; another municipality, another facility and an NGO get 404; view-only and non-inspector staff
-get 403; bad input keeps what was typed; double submits create one; stale pages are refused."""
+read; another municipality, another facility and an NGO get 404; the municipality's staff without
+the inspector role get 403; bad input keeps what was typed; double submits create one; stale pages are refused."""
 from __future__ import annotations
 
 import io
@@ -312,11 +312,11 @@ def test_the_facility_and_the_province_read_and_cannot_write(w):
     assert _row(w, inspection).status is InspectionStatus.IN_PROGRESS
 
 
-def test_municipal_staff_without_the_inspector_role_read_but_get_403_on_writes(w):
+def test_municipal_staff_without_the_inspector_role_get_403_on_reads_and_writes(w):
     public_id = _public_id(_plan(w))
     for user in (w.viewer, w.caseworker):
         browser = _as(w, user)
-        assert browser.get(f"/oversight/inspections/{public_id}").status_code == 200
+        assert browser.get(f"/oversight/inspections/{public_id}").status_code == 403
         assert browser.get(f"/oversight/inspections/facility/{w.facility_a.public_id}/new").status_code == 403
         assert _plan(w, browser).status_code == 403
         assert browser.post(f"/oversight/inspections/{public_id}/start",

@@ -20,7 +20,7 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -42,6 +42,10 @@ from ..tenancy import context
 from ..tenancy import service as tenancy
 from ..tenancy.models import Region, RegionLevel, Role
 from . import schemas, service, states
+from .access import (
+    NOMINATE, ORGANISE, decides_nomination, nominates, nomination_side, organises_campaign, owns_nomination,
+    reads_campaign, reads_nomination, resolves_flag,
+)
 from .models import (
     CAMPAIGN_STATUS_LABELS, CATEGORY_LABELS, DELIVERY_STATUS_LABELS, NOMINATION_STATUS_LABELS, PRIORITY_LABELS,
     REJECT_REASON_LABELS, Campaign, CampaignStatus, DeliveryStatus, FlagStatus, Nomination, NominationStatus,
@@ -50,8 +54,6 @@ from .states import Side
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
-ORGANISE = (Role.CAMPAIGN_ORGANISER,)
-NOMINATE = (Role.CASE_MANAGER, Role.REFERRAL_COORDINATOR, Role.TENANT_ADMIN)  # as for clients and referrals
 EITHER = (*ORGANISE, *NOMINATE)
 ROW_LISTS = ("nominator_tenant", "nominator_quota", "quota_dong", "quota_households")
 EMPTY_ROWS = 3  # blank rows a form offers without JavaScript ("행 추가" adds more)
@@ -99,26 +101,15 @@ def _labels() -> dict:
     }
 
 
-def _require_side(side: Side | None, wanted: Side | None = None) -> Side:
-    """404 for a tenant on neither side; 403 for the other side, or a member without the side's role."""
-    if side is None:
-        abort(404)
-    if (wanted is not None and side is not wanted) or not _may(*(ORGANISE if side is Side.ORGANISER else NOMINATE)):
-        abort(403)
-    return side
-
-
-def _campaign_for(public_id: str, wanted: Side | None = None) -> tuple[Campaign, Side]:
+def _campaign_for(public_id: str) -> tuple[Campaign, Side]:
+    """The campaign and the active tenant's side on it (the route's rule let it through)."""
     campaign = service.get_campaign_or_404(public_id)
-    return campaign, _require_side(service.side_of(campaign), wanted)
+    return campaign, service.side_of(campaign)
 
 
 def _nomination_for(public_id: str, wanted: Side | None = None) -> tuple[Nomination, Side]:
     nomination = service.get_nomination_or_404(public_id)
-    side = service.nomination_side(nomination)
-    if wanted is Side.NOMINATOR and nomination.nominator_tenant_id == context.current_tenant_id():
-        side = Side.NOMINATOR  # an organiser that also nominated acts as the nominator here
-    return nomination, _require_side(side, wanted)
+    return nomination, nomination_side(nomination, wanted)
 
 
 def _again(target: str):
@@ -265,11 +256,11 @@ def _form_of(campaign: Campaign) -> dict:
 
 
 @bp.route("/<public_id>/edit", methods=["GET", "POST"])
-@tenant_member(*ORGANISE)
+@tenant_member(*ORGANISE, check=organises_campaign, subject=service.get_campaign_or_404)
 def edit(public_id):
     """Everything in preparation; while nominations are open only the closing date, the
     eligibility notes and the quotas (the service's rule); after that the form is not offered."""
-    campaign, _side = _campaign_for(public_id, Side.ORGANISER)
+    campaign, _side = _campaign_for(public_id)
     if campaign.status not in (CampaignStatus.PREPARATION, CampaignStatus.OPEN):
         flash(_("추천 접수가 끝난 캠페인은 고칠 수 없습니다."), "error")
         return redirect(url_for("campaigns.show", public_id=public_id), code=303)
@@ -399,7 +390,7 @@ def _campaign_page(campaign: Campaign, side: Side, status=200, **kwargs):
 
 
 @bp.get("/<public_id>")
-@tenant_member(*EITHER)
+@tenant_member(*EITHER, check=reads_campaign, subject=service.get_campaign_or_404)
 def show(public_id):
     campaign, side = _campaign_for(public_id)
     return _campaign_page(campaign, side)
@@ -434,10 +425,10 @@ def _flag_kind_label(kind: str) -> str:
 
 
 @bp.post("/<public_id>/status/<any(open, review, complete):action>")
-@tenant_member(*ORGANISE)
+@tenant_member(*ORGANISE, check=organises_campaign, subject=service.get_campaign_or_404)
 def change_status(public_id, action):
     """추천 접수 시작 / 추천 마감 후 검토 (the checks run) / 지급 완료."""
-    campaign, _side = _campaign_for(public_id, Side.ORGANISER)
+    campaign, _side = _campaign_for(public_id)
     previous = idempotency.previous_result()
     if previous:
         return _again(previous)
@@ -462,10 +453,10 @@ def change_status(public_id, action):
 
 
 @bp.post("/<public_id>/checks")
-@tenant_member(*ORGANISE)
+@tenant_member(*ORGANISE, check=organises_campaign, subject=service.get_campaign_or_404)
 def run_checks(public_id):
     """다시 점검: idempotent, so a double click only runs it twice."""
-    campaign, _side = _campaign_for(public_id, Side.ORGANISER)
+    campaign, _side = _campaign_for(public_id)
     before = campaign.status
     try:
         summary = service.run_checks(campaign, current_user)
@@ -491,10 +482,10 @@ def _allocations(accepted: list[Nomination]) -> tuple[dict[str, int], dict]:
 
 
 @bp.post("/<public_id>/finalise")
-@tenant_member(*ORGANISE)
+@tenant_member(*ORGANISE, check=organises_campaign, subject=service.get_campaign_or_404)
 def finalise(public_id):
     """배분 확정 with the units each selected household gets (the units asked for by default)."""
-    campaign, _side = _campaign_for(public_id, Side.ORGANISER)
+    campaign, _side = _campaign_for(public_id)
     previous = idempotency.previous_result()
     if previous:
         return _again(previous)
@@ -536,9 +527,9 @@ def _nominate_page(campaign: Campaign, client: Client | None, form, errors=None,
 
 
 @bp.get("/<public_id>/nominate")
-@tenant_member(*NOMINATE)
+@tenant_member(*NOMINATE, check=nominates, subject=service.get_campaign_or_404)
 def nominate_form(public_id):
-    campaign, _side = _campaign_for(public_id, Side.NOMINATOR)
+    campaign, _side = _campaign_for(public_id)
     client = clients.own_client_or_404(request.args["client"]) if request.args.get("client") else None
     if client is not None:
         record_access(client, AccessAction.VIEW, what="campaign_nomination")
@@ -546,10 +537,10 @@ def nominate_form(public_id):
 
 
 @bp.post("/<public_id>/nominate/clients")
-@tenant_member(*NOMINATE)
+@tenant_member(*NOMINATE, check=nominates, subject=service.get_campaign_or_404)
 def pick_client(public_id):
     """The client picker's search: POST, so names stay out of URLs and logs."""
-    campaign, _side = _campaign_for(public_id, Side.NOMINATOR)
+    campaign, _side = _campaign_for(public_id)
     query = (request.form.get("q") or "").strip()[:100] or None
     if fragment_target() == "client-picker":
         return render_block("campaigns/nominate.html", "picker", campaign=campaign, **_picker(campaign, query))
@@ -557,9 +548,9 @@ def pick_client(public_id):
 
 
 @bp.post("/<public_id>/nominate")
-@tenant_member(*NOMINATE)
+@tenant_member(*NOMINATE, check=nominates, subject=service.get_campaign_or_404)
 def nominate(public_id):
-    campaign, _side = _campaign_for(public_id, Side.NOMINATOR)
+    campaign, _side = _campaign_for(public_id)
     previous = idempotency.previous_result()
     if previous:
         return _again(previous)
@@ -630,7 +621,7 @@ def _nomination_page(nomination: Nomination, side: Side, status=200, **kwargs):
 
 
 @bp.get("/nominations/<public_id>")
-@tenant_member(*EITHER)
+@tenant_member(*EITHER, check=reads_nomination, subject=service.get_nomination_or_404)
 def nomination(public_id):
     nomination_, side = _nomination_for(public_id)
     return _nomination_page(nomination_, side)
@@ -654,7 +645,7 @@ def _refused_on_nomination(public_id: str, side: Side, failed: str, errors: dict
 
 
 @bp.post("/nominations/<public_id>/decide")
-@tenant_member(*ORGANISE)
+@tenant_member(*ORGANISE, check=decides_nomination, subject=service.get_nomination_or_404)
 def decide(public_id):
     """선정, 제외 (with a reason), or 이 추천으로 지원 (keep one of duplicates)."""
     nomination_, side = _nomination_for(public_id, Side.ORGANISER)
@@ -681,11 +672,9 @@ def decide(public_id):
 
 
 @bp.post("/flags/<public_id>/resolve")
-@tenant_member(*ORGANISE)
+@tenant_member(*ORGANISE, check=resolves_flag, subject=service.get_flag_or_404)
 def resolve_flag(public_id):
     flag = service.get_flag_or_404(public_id)
-    side = Side.ORGANISER if flag.tenant_id == context.current_tenant_id() else Side.NOMINATOR
-    _require_side(side, Side.ORGANISER)
     nomination_ = flag.nomination
     data, errors = parse_form(schemas.FlagResolutionForm())
     if not errors:
@@ -702,7 +691,7 @@ def resolve_flag(public_id):
 
 
 @bp.post("/nominations/<public_id>/edit")
-@tenant_member(*NOMINATE)
+@tenant_member(*NOMINATE, check=owns_nomination, subject=service.get_nomination_or_404)
 def edit_nomination(public_id):
     nomination_, side = _nomination_for(public_id, Side.NOMINATOR)
     before = nomination_.status
@@ -719,7 +708,7 @@ def edit_nomination(public_id):
 
 
 @bp.post("/nominations/<public_id>/withdraw")
-@tenant_member(*NOMINATE)
+@tenant_member(*NOMINATE, check=owns_nomination, subject=service.get_nomination_or_404)
 def withdraw(public_id):
     nomination_, side = _nomination_for(public_id, Side.NOMINATOR)
     before = nomination_.status
@@ -732,7 +721,7 @@ def withdraw(public_id):
 
 
 @bp.post("/nominations/<public_id>/delivery")
-@tenant_member(*EITHER)
+@tenant_member(*EITHER, check=reads_nomination, subject=service.get_nomination_or_404)
 def delivery(public_id):
     """지급 결과 (delivered on a date, or not delivered with the reason), by either side."""
     nomination_, side = _nomination_for(public_id)

@@ -21,8 +21,8 @@ from ..core.access import tenant_member
 from ..core.db import db
 from ..core.forms import parse_form
 from ..core.rules import RuleViolation
-from ..tenancy.models import Role
 from . import actions, files, states
+from .access import ANSWER_ROLES, INSPECTOR_ROLES, reads_lists, reads_record, takes_action_step
 from .inspection_schemas import ActionListArgs, ExtendForm, StepForm
 from .inspection_views import refusal_status, send_stored, uploaded
 from .models import ACTION_STATE_LABELS, FileKind, Inspection
@@ -30,9 +30,6 @@ from .service import FACILITY_TENANT_KINDS, link, side_of
 
 bp = Blueprint("corrective_actions", __name__, url_prefix="/oversight/actions")
 
-INSPECTOR_ROLES = (Role.INSPECTOR,)
-# Who at the facility may answer: anyone but view-only members.
-ANSWER_ROLES = tuple(r for r in Role if r is not Role.VIEWER)
 STEPS = ("answer", "record_answer", "accept", "return", "cancel")
 STEP_LABELS = {**{name: t.label for name, t in states.ACTION_TRANSITIONS.items()}, "extend": _l("기한 연장"),
                "request": _l("시정 요구")}
@@ -54,7 +51,7 @@ def _labels() -> dict:
 # -- the list ---------------------------------------------------------------------------------------------
 
 @bp.get("")
-@tenant_member()
+@tenant_member(check=reads_lists)
 def index():
     """Open actions (default), only overdue ones, or all with the closed ones after them."""
     data, errors = parse_form(ActionListArgs(), request.args)
@@ -89,7 +86,7 @@ def _page(action, status=200, **kwargs):
 
 
 @bp.get("/<public_id>")
-@tenant_member()
+@tenant_member(check=reads_record, subject=actions.get_action_or_404)
 def show(public_id):
     return _page(actions.get_action_or_404(public_id))
 
@@ -116,11 +113,9 @@ DONE = {
 
 
 @bp.post("/<public_id>/<any(answer, record_answer, accept, return, cancel):step>")
-@tenant_member()
+@tenant_member(check=takes_action_step, subject=actions.get_action_or_404)
 def step(public_id, step):
     action = actions.get_action_or_404(public_id)
-    if not _may(step):
-        abort(403)
     previous = idempotency.previous_result()
     if previous:
         return redirect(previous, code=303)
@@ -160,7 +155,7 @@ def extend(public_id):
 
 
 @bp.get("/<public_id>/files/<file_id>")
-@tenant_member()
+@tenant_member(check=reads_record, subject=actions.get_action_or_404)
 def evidence_file(public_id, file_id):
     action = actions.get_action_or_404(public_id)
     stored = files.get_file_or_404(file_id)

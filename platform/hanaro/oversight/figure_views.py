@@ -10,7 +10,7 @@ the municipality's inspectors read them. No personal data: counts and organisati
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, render_template, request
+from flask import Blueprint, g, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
@@ -20,11 +20,11 @@ from ..core.access import tenant_member
 from ..core.forms import FormSchema, parse_form
 from ..pilots import charts
 from ..pilots.charts import Figure, Series
-from ..tenancy.models import Role, TenantKind
+from ..tenancy.models import TenantKind
 from . import figures
+from .access import reads_figures
 from .evaluations import GRADES
 from .models import AREA_LABELS, SANCTION_TYPE_LABELS, Area, SanctionType
-from .service import SUPERVISOR_KINDS
 
 bp = Blueprint("oversight_figures", __name__, url_prefix="/oversight/figures")
 
@@ -46,9 +46,8 @@ def _year_schema() -> FormSchema:
 # -- routes ----------------------------------------------------------------------------------------------
 
 @bp.get("/")
-@tenant_member()
+@tenant_member(check=reads_figures)
 def overview():
-    _require_supervisor()
     year, errors = _year()
     return render_template("oversight/figures.html", figures=_figures(year), year=year, errors=errors,
                            province=g.active_tenant.kind is TenantKind.PROVINCE,
@@ -56,23 +55,12 @@ def overview():
 
 
 @bp.get("/<any(" + ", ".join(f"'{key}'" for key in FIGURES) + "):figure>.csv")
-@tenant_member()
+@tenant_member(check=reads_figures)
 def figure_csv(figure):
-    _require_supervisor()
     year, _errors = _year()
     chosen = next(f for f in _figures(year) if f.key == figure)
     when = clock.today().isoformat() if figure == "overdue-actions" else str(year)
     return charts.figure_csv_response(chosen, f"oversight-{figure}-{when}.csv")
-
-
-def _require_supervisor() -> None:
-    """Only a province or a municipality has region figures (404 for any other tenant: there is
-    nothing of theirs here); they are read as the region's lists are (``views._reads_region``): by
-    the province's members and the municipality's inspectors."""
-    if g.active_tenant.kind not in SUPERVISOR_KINDS:
-        abort(404)
-    if g.active_tenant.kind is not TenantKind.PROVINCE and not g.membership.has_role(Role.INSPECTOR):
-        abort(403)
 
 
 def _year() -> tuple[int, dict]:

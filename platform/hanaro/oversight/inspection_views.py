@@ -4,9 +4,9 @@ corrective actions), completing, cancelling, follow-ups from open findings, the 
 upcoming inspections, and the printable report. Routes stay thin: parse, call ``inspections``,
 render.
 
-Who: the supervising municipality's inspectors (``Role.INSPECTOR``) write; the municipality's other
-staff, its province and the facility (once an inspection is disclosed to it) read. Anyone else gets
-404 from the loaders. A refused step rolls back what it touched and shows the page as it is now with
+Who (declared on each route, ``oversight.access``): the supervising municipality's inspectors
+(``Role.INSPECTOR``) write and read; its province and the facility (once an inspection is disclosed
+to it) read; the municipality's other staff get 403. Anyone else gets 404 from the loaders. A refused step rolls back what it touched and shows the page as it is now with
 the reason: 403 (wrong side), 409 (wrong state or a stale page), 422 (input), the typed values kept.
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ from ..referrals.service import MAX_ATTACHMENT_BYTES
 from ..referrals.views import content_disposition
 from ..tenancy.models import Role
 from . import checklists, files, inspections, states
+from .access import reads_lists, reads_record, writes_record
 from .inspection_schemas import (
     CancelForm, CompleteForm, FindingForm, FollowUpForm, ItemForm, PlanForm, StartForm, parse_checklist,
 )
@@ -86,7 +87,7 @@ def _plan_options(facility) -> dict:
 # -- lists ---------------------------------------------------------------------------------------------
 
 @bp.get("")
-@tenant_member()
+@tenant_member(check=reads_lists)
 def index():
     """Upcoming inspections (the next 30 days, and plans whose day has passed) and those under way."""
     return render_template("oversight/inspections.html", upcoming=inspections.upcoming(),
@@ -94,7 +95,7 @@ def index():
 
 
 @bp.get("/facility/<public_id>")
-@tenant_member()
+@tenant_member(check=reads_record, subject=get_facility_or_404)
 def of_facility(public_id):
     facility = get_facility_or_404(public_id)
     return render_template("oversight/inspection_list.html", facility=facility,
@@ -110,19 +111,10 @@ def _plan_page(facility, form, errors=None, status=200, inspection=None):
                            inspection=inspection, **_plan_options(facility), **_labels()), status
 
 
-def _require_writer(record) -> None:
-    """The municipality's inspectors; the facility and the province read only (403)."""
-    if not is_inspector():
-        abort(403)
-    if side_of(record) is not Side.INSPECTOR:
-        abort(403)
-
-
 @bp.get("/facility/<public_id>/new")
-@tenant_member(*WRITE)
+@tenant_member(*WRITE, check=writes_record, subject=get_facility_or_404)
 def new(public_id):
     facility = get_facility_or_404(public_id)
-    _require_writer(facility)
     templates = checklists.list_templates(facility.facility_type.value, active_only=True)
     return _plan_page(facility, {"kind": InspectionKind.REGULAR.value, "planned_on": "",
                                  "inspectors": [current_user.public_id],
@@ -130,10 +122,9 @@ def new(public_id):
 
 
 @bp.post("/facility/<public_id>/new")
-@tenant_member(*WRITE)
+@tenant_member(*WRITE, check=writes_record, subject=get_facility_or_404)
 def create(public_id):
     facility = get_facility_or_404(public_id)
-    _require_writer(facility)
     previous = idempotency.previous_result()
     if previous:
         return redirect(previous, code=303)
@@ -159,10 +150,9 @@ def create(public_id):
 
 
 @bp.get("/<public_id>/edit")
-@tenant_member(*WRITE)
+@tenant_member(*WRITE, check=writes_record, subject=inspections.get_inspection_or_404)
 def edit(public_id):
     inspection = inspections.get_inspection_or_404(public_id)
-    _require_writer(inspection)
     if inspection.status is not InspectionStatus.PLANNED:
         return _refused(public_id, "edit", {"_form": [_("계획 단계의 점검만 고칠 수 있습니다.")]}, 409)
     template = db.session.get(ChecklistTemplate, inspection.template_id) if inspection.template_id else None
@@ -173,10 +163,9 @@ def edit(public_id):
 
 
 @bp.post("/<public_id>/edit")
-@tenant_member(*WRITE)
+@tenant_member(*WRITE, check=writes_record, subject=inspections.get_inspection_or_404)
 def update(public_id):
     inspection = inspections.get_inspection_or_404(public_id)
-    _require_writer(inspection)
     data, errors = parse_form(PlanForm())
     status = 422
     if not errors:
@@ -235,7 +224,7 @@ def _page(inspection: Inspection, status=200, **kwargs):
 
 
 @bp.get("/<public_id>")
-@tenant_member()
+@tenant_member(check=reads_record, subject=inspections.get_inspection_or_404)
 def show(public_id):
     return _page(inspections.get_inspection_or_404(public_id))
 
@@ -252,9 +241,9 @@ def _refused(public_id: str, failed: str, errors: dict, status: int):
 
 
 def _step(public_id: str, failed: str, schema, call, done: str, anchor: str = ""):
-    """A write on the inspection page: load (404), role and side (403), parse (422), then the service."""
+    """A write on the inspection page (its route's rule checked role and side: 403): load, parse
+    (422), then the service."""
     inspection = inspections.get_inspection_or_404(public_id)
-    _require_writer(inspection)
     data, errors = parse_form(schema)
     if errors:
         return _refused(public_id, failed, errors, 422)
@@ -267,7 +256,7 @@ def _step(public_id: str, failed: str, schema, call, done: str, anchor: str = ""
 
 
 @bp.post("/<public_id>/start")
-@tenant_member(*WRITE)
+@tenant_member(*WRITE, check=writes_record, subject=inspections.get_inspection_or_404)
 def start(public_id):
     return _step(public_id, "start", StartForm(),
                  lambda inspection, data: inspections.start(inspection, data, current_user),
@@ -275,7 +264,7 @@ def start(public_id):
 
 
 @bp.post("/<public_id>/complete")
-@tenant_member(*WRITE)
+@tenant_member(*WRITE, check=writes_record, subject=inspections.get_inspection_or_404)
 def complete(public_id):
     return _step(public_id, "complete", CompleteForm(),
                  lambda inspection, data: inspections.complete(inspection, data, current_user),
@@ -283,7 +272,7 @@ def complete(public_id):
 
 
 @bp.post("/<public_id>/cancel")
-@tenant_member(*WRITE)
+@tenant_member(*WRITE, check=writes_record, subject=inspections.get_inspection_or_404)
 def cancel(public_id):
     return _step(public_id, "cancel", CancelForm(),
                  lambda inspection, data: inspections.cancel(inspection, data["reason"], current_user,
@@ -292,11 +281,10 @@ def cancel(public_id):
 
 
 @bp.post("/<public_id>/checklist")
-@tenant_member(*WRITE)
+@tenant_member(*WRITE, check=writes_record, subject=inspections.get_inspection_or_404)
 def save_checklist(public_id):
     """Every item's result and note, and the photos chosen for any of them, in one save."""
     inspection = inspections.get_inspection_or_404(public_id)
-    _require_writer(inspection)
     previous = idempotency.previous_result()
     if previous:
         return redirect(previous, code=303)
@@ -336,11 +324,10 @@ def _add_photos(inspection: Inspection, photos: dict[int, list]) -> None:
 
 
 @bp.post("/<public_id>/items")
-@tenant_member(*WRITE)
+@tenant_member(*WRITE, check=writes_record, subject=inspections.get_inspection_or_404)
 def add_item(public_id):
     """An item added on the spot, e.g. what a complaint behind a special inspection was about."""
     inspection = inspections.get_inspection_or_404(public_id)
-    _require_writer(inspection)
     previous = idempotency.previous_result()
     if previous:
         return redirect(previous, code=303)
@@ -362,11 +349,10 @@ def add_item(public_id):
 
 
 @bp.post("/<public_id>/findings")
-@tenant_member(*WRITE)
+@tenant_member(*WRITE, check=writes_record, subject=inspections.get_inspection_or_404)
 def add_finding(public_id):
     """A finding from a checklist item (which becomes 부적합) or an area, with its corrective action."""
     inspection = inspections.get_inspection_or_404(public_id)
-    _require_writer(inspection)
     previous = idempotency.previous_result()
     if previous:
         return redirect(previous, code=303)
@@ -395,11 +381,10 @@ def add_finding(public_id):
 
 
 @bp.post("/<public_id>/follow-up")
-@tenant_member(*WRITE)
+@tenant_member(*WRITE, check=writes_record, subject=inspections.get_inspection_or_404)
 def follow_up(public_id):
     """후속 점검 of this completed inspection's open findings (those ticked)."""
     inspection = inspections.get_inspection_or_404(public_id)
-    _require_writer(inspection)
     previous = idempotency.previous_result()
     if previous:
         return redirect(previous, code=303)
@@ -423,7 +408,7 @@ def follow_up(public_id):
 # -- the report and photos ------------------------------------------------------------------------------
 
 @bp.get("/<public_id>/report")
-@tenant_member()
+@tenant_member(check=reads_record, subject=inspections.get_inspection_or_404)
 def report(public_id):
     """점검 결과서: a page of its own, without the menus, laid out for printing (or saving as PDF
     from the browser's print dialog)."""
@@ -435,7 +420,7 @@ def report(public_id):
 
 
 @bp.get("/<public_id>/photos/<file_id>")
-@tenant_member()
+@tenant_member(check=reads_record, subject=inspections.get_inspection_or_404)
 def photo(public_id, file_id):
     inspection = inspections.get_inspection_or_404(public_id)
     stored = files.get_file_or_404(file_id)

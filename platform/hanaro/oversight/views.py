@@ -4,13 +4,14 @@ inspection, corrective-action and figures screens have blueprints of their own.
 
 Who sees what follows the records' visibility (``oversight.models``): the supervising municipality's
 inspectors write, the facility's own tenant reads its records and reports its status, the province
-reads. Every object route loads through a ``get_*_or_404`` helper first, so any other tenant gets
-404 whatever its roles; then the municipality's side needs the inspector role (403 without it), and
-the services refuse what the organisation's side may not do (403 / 409, or 422 next to the field).
+reads. Each route declares its rule (``oversight.access``): the record is loaded first, so any other
+tenant gets 404 whatever its roles; then the municipality's side needs the inspector role (403
+without it), and the services refuse what the organisation's side may not do (403 / 409, or 422
+next to the field).
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -22,9 +23,12 @@ from ..core.access import tenant_member
 from ..core.forms import parse_form
 from ..core.rules import RuleViolation
 from ..core.web import fragment_target
-from ..tenancy.context import current_tenant_id
 from ..tenancy.models import Role, TenantKind
 from . import actions, checklists, evaluations, inspections, sanctions, service
+from .access import (
+    own_record_inspector, reads_cycle, reads_lists, reads_record, reads_region, reads_region_lists, reports_status,
+    supervising_inspector, writes_cycle, writes_record,
+)
 from .models import (
     APPEAL_STATUS_LABELS, AREA_LABELS, FACILITY_TYPE_LABELS, OPERATOR_KIND_LABELS, SANCTION_TYPE_LABELS, Area,
 )
@@ -52,33 +56,14 @@ def _supervises() -> bool:
     return tenant is not None and tenant.kind in service.SUPERVISOR_KINDS
 
 
-def _reads(record) -> Side:
-    """The active tenant's side on a loaded record; its own records it reads with the inspector role."""
-    side = service.side_of(record)
-    if side is None:
-        abort(404)
-    if side is Side.INSPECTOR and not _is_inspector():
-        abort(403)
-    return side
-
-
-def _writes(record) -> None:
-    """Only the supervising municipality's inspectors change a record."""
-    if _reads(record) is not Side.INSPECTOR:
-        abort(403)
+def _side(record) -> Side:
+    """The active tenant's side on a record its route's access rule let it read."""
+    return service.side_of(record)
 
 
 def _reads_region() -> bool:
-    """The lists over every facility (overview, sanctions in force, evaluation cycles): a province's
-    members, a municipality's inspectors."""
-    if not _supervises():
-        return False
-    return g.active_tenant.kind is TenantKind.PROVINCE or _is_inspector()
-
-
-def _require_supervising_inspector() -> None:
-    if not (_supervises() and _is_inspector()):
-        abort(403)
+    membership = g.get("membership")
+    return membership is not None and reads_region(membership)
 
 
 def _refused(violation: RuleViolation) -> tuple[dict, int]:
@@ -119,7 +104,7 @@ def points(value) -> str:
 # -- the overview -----------------------------------------------------------------------------------------------
 
 @bp.get("")
-@tenant_member()
+@tenant_member(check=reads_lists)
 def index():
     """The inspector's overview, the province's read-only view of its municipalities' facilities,
     or — for a facility on the platform — its own facility page."""
@@ -128,8 +113,6 @@ def index():
         if len(own) == 1:
             return redirect(url_for("oversight.facility", public_id=own[0].public_id))
         return render_template("oversight/facility_choose.html", facilities=own, **_labels())
-    if not _reads_region():
-        abort(403)
     data, errors = parse_form(FacilityListArgs(), request.args)
     data = data or FacilityListArgs().load({})
     rows = service.list_facilities(service.FacilityFilter(
@@ -163,9 +146,8 @@ def _facility_form_page(form, errors=None, status=200, facility=None):
 
 
 @bp.route("/facilities/new", methods=["GET", "POST"])
-@tenant_member(Role.INSPECTOR)
+@tenant_member(Role.INSPECTOR, check=supervising_inspector)
 def new_facility():
-    _require_supervising_inspector()
     if request.method == "GET":
         return _facility_form_page(MultiDict({"operator_kind": "corporation"}))
     previous = idempotency.previous_result()
@@ -190,7 +172,7 @@ def new_facility():
 
 
 def _facility_context(facility, **extra) -> dict:
-    side = _reads(facility)
+    side = _side(facility)
     entries = sanctions.history(facility)
     history = evaluations.history(facility)
     context = {
@@ -207,7 +189,7 @@ def _facility_context(facility, **extra) -> dict:
 
 
 @bp.get("/facilities/<public_id>")
-@tenant_member()
+@tenant_member(check=reads_record, subject=service.get_facility_or_404)
 def facility(public_id):
     """The facility's page: details, current status, open corrective actions, inspections,
     sanctions in force and the latest evaluation — for its municipality, its province and itself."""
@@ -223,10 +205,9 @@ def _facility_values(facility) -> MultiDict:
 
 
 @bp.route("/facilities/<public_id>/edit", methods=["GET", "POST"])
-@tenant_member()
+@tenant_member(check=writes_record, subject=service.get_facility_or_404)
 def edit_facility(public_id):
     facility = service.get_facility_or_404(public_id)
-    _writes(facility)
     if request.method == "GET":
         return _facility_form_page(_facility_values(facility), facility=facility)
     data, errors = parse_form(FacilityForm())
@@ -253,10 +234,9 @@ def _facility_page_with(facility, status: int, **errors):
 
 
 @bp.post("/facilities/<public_id>/link")
-@tenant_member()
+@tenant_member(check=writes_record, subject=service.get_facility_or_404)
 def link_tenant(public_id):
     facility = service.get_facility_or_404(public_id)
-    _writes(facility)
     data, errors = parse_form(LinkForm())
     status = 422
     if not errors:
@@ -272,10 +252,9 @@ def link_tenant(public_id):
 
 
 @bp.post("/facilities/<public_id>/close")
-@tenant_member()
+@tenant_member(check=writes_record, subject=service.get_facility_or_404)
 def close_facility(public_id):
     facility = service.get_facility_or_404(public_id)
-    _writes(facility)
     data, errors = parse_form(CloseForm())
     status = 422
     if not errors:
@@ -297,20 +276,23 @@ def _status_page(facility, side, form, errors=None, status=200):
                            history=service.status_history(facility), **_labels()), status
 
 
-@bp.route("/facilities/<public_id>/status", methods=["GET", "POST"])
-@tenant_member()
+@bp.get("/facilities/<public_id>/status")
+@tenant_member(check=reads_record, subject=service.get_facility_or_404)
 def facility_status(public_id):
     """현황정보: the facility reports its staff, residents and contacts (its municipality may for it);
     every report is kept, newest first."""
     facility = service.get_facility_or_404(public_id)
-    side = _reads(facility)
-    if request.method == "GET":
-        current = service.current_status(facility)
-        form = MultiDict({name: "" if current is None or getattr(current, name) is None else str(getattr(current, name))
-                          for name in ("residents", "staff_count", "contact_name", "contact_phone", "contact_email")})
-        return _status_page(facility, side, form)
-    if side not in (Side.FACILITY, Side.INSPECTOR):
-        abort(403)
+    current = service.current_status(facility)
+    form = MultiDict({name: "" if current is None or getattr(current, name) is None else str(getattr(current, name))
+                      for name in ("residents", "staff_count", "contact_name", "contact_phone", "contact_email")})
+    return _status_page(facility, _side(facility), form)
+
+
+@bp.post("/facilities/<public_id>/status")
+@tenant_member(check=reports_status, subject=service.get_facility_or_404)
+def report_status(public_id):
+    facility = service.get_facility_or_404(public_id)
+    side = _side(facility)
     previous = idempotency.previous_result()
     if previous:
         return redirect(previous, code=303)
@@ -345,17 +327,15 @@ def _checklists_page(form=None, errors=None, status=200):
 
 
 @bp.get("/checklists")
-@tenant_member(Role.INSPECTOR)
+@tenant_member(Role.INSPECTOR, check=supervising_inspector)
 def checklists_index():
-    _require_supervising_inspector()
     return _checklists_page()
 
 
 @bp.post("/checklists")
-@tenant_member(Role.INSPECTOR)
+@tenant_member(Role.INSPECTOR, check=supervising_inspector)
 def copy_checklist():
     """A new template of ours: a copy of a platform default or of one of our templates."""
-    _require_supervising_inspector()
     previous = idempotency.previous_result()
     if previous:
         return redirect(previous, code=303)
@@ -402,13 +382,11 @@ def _checklist_page(template, form, rows, errors=None, status=200):
 
 
 @bp.route("/checklists/<public_id>", methods=["GET", "POST"])
-@tenant_member()
+@tenant_member(check=own_record_inspector, subject=checklists.get_template_or_404)
 def checklist(public_id):
     """Edit a template: its name, whether it is offered for new inspections, and its items grouped
     by area. A row's 삭제 saves the others without it; blank rows at the end add items."""
     template = checklists.get_template_or_404(public_id)
-    if not _is_inspector():
-        abort(403)
     if request.method == "GET":
         blanks = [{"area": "", "text": "", "guidance": ""} for _n in range(SPARE_ITEM_ROWS)]
         return _checklist_page(template, {"name": template.name, "active": template.active},
@@ -447,31 +425,28 @@ def _sanction_form_page(facility, form, errors=None, status=200, corrects=None):
 
 
 @bp.get("/sanctions")
-@tenant_member()
+@tenant_member(check=reads_lists)
 def sanctions_in_force():
     """The sanctions in force over every facility the active tenant sees."""
-    if _supervises() and not _reads_region():
-        abort(403)
     rows = sanctions.in_force()
     return render_template("oversight/sanctions.html", rows=rows,
                            facilities=service.facilities_by_id(s.facility_id for s in rows), **_labels())
 
 
 @bp.get("/facilities/<public_id>/sanctions")
-@tenant_member()
+@tenant_member(check=reads_record, subject=service.get_facility_or_404)
 def facility_sanctions(public_id):
     """The facility's sanction history, corrections included, newest first."""
     facility = service.get_facility_or_404(public_id)
-    side = _reads(facility)
+    side = _side(facility)
     return render_template("oversight/sanction_history.html", facility=facility, entries=sanctions.history(facility),
                            can_write=side is Side.INSPECTOR, **_labels())
 
 
 @bp.route("/facilities/<public_id>/sanctions/new", methods=["GET", "POST"])
-@tenant_member()
+@tenant_member(check=writes_record, subject=service.get_facility_or_404)
 def new_sanction(public_id):
     facility = service.get_facility_or_404(public_id)
-    _writes(facility)
     if request.method == "GET":
         today = clock.today().isoformat()
         return _sanction_form_page(facility, MultiDict({"appeal_status": "none", "decided_on": today,
@@ -498,11 +473,11 @@ def new_sanction(public_id):
 
 
 @bp.get("/sanctions/<public_id>")
-@tenant_member()
+@tenant_member(check=reads_record, subject=sanctions.get_sanction_or_404)
 def sanction(public_id):
     """One entry with its chain: what it corrects, what corrected it, the findings it follows."""
     sanction = sanctions.get_sanction_or_404(public_id)
-    side = _reads(sanction)
+    side = _side(sanction)
     chain = sanctions.chain(sanction)
     return render_template("oversight/sanction.html", sanction=sanction, chain=chain,
                            facility=service.facilities_by_id([sanction.facility_id])[sanction.facility_id],
@@ -520,11 +495,10 @@ def _sanction_values(sanction) -> MultiDict:
 
 
 @bp.route("/sanctions/<public_id>/correct", methods=["GET", "POST"])
-@tenant_member()
+@tenant_member(check=writes_record, subject=sanctions.get_sanction_or_404)
 def correct_sanction(public_id):
     """정정: a new entry replacing the newest of a chain (the recorded one stays as it was)."""
     sanction = sanctions.get_sanction_or_404(public_id)
-    _writes(sanction)
     facility = service.facilities_by_id([sanction.facility_id])[sanction.facility_id]
     if request.method == "GET":
         newest = sanctions.chain(sanction)[-1]
@@ -554,14 +528,6 @@ def correct_sanction(public_id):
 
 # -- service evaluations (사회서비스평가) -------------------------------------------------------------------------
 
-def _require_cycle_reader(cycle) -> bool:
-    """Cycles are read by their municipality's inspectors and its province; True for the owner."""
-    own = cycle.tenant_id == current_tenant_id()
-    if own and not _is_inspector():
-        abort(403)
-    return own
-
-
 def _cycles_page(form=None, errors=None, status=200):
     cycles = evaluations.list_cycles()
     return render_template("oversight/evaluation_cycles.html", cycles=cycles,
@@ -571,17 +537,14 @@ def _cycles_page(form=None, errors=None, status=200):
 
 
 @bp.get("/evaluations")
-@tenant_member()
+@tenant_member(check=reads_region_lists)
 def evaluation_cycles():
-    if not _reads_region():
-        abort(403)
     return _cycles_page()
 
 
 @bp.post("/evaluations")
-@tenant_member(Role.INSPECTOR)
+@tenant_member(Role.INSPECTOR, check=supervising_inspector)
 def create_cycle():
-    _require_supervising_inspector()
     previous = idempotency.previous_result()
     if previous:
         return redirect(previous, code=303)
@@ -609,16 +572,15 @@ def _cycle_facilities(cycle):
 
 
 @bp.get("/evaluations/cycles/<public_id>")
-@tenant_member()
+@tenant_member(check=reads_cycle, subject=evaluations.get_cycle_or_404)
 def cycle(public_id):
     """A cycle's progress: each facility of its type with its result, or a link to record one."""
     cycle = evaluations.get_cycle_or_404(public_id)
-    own = _require_cycle_reader(cycle)
     done, total = evaluations.progress(cycle)
     return render_template("oversight/evaluation_cycle.html", cycle=cycle, facilities=_cycle_facilities(cycle),
                            results=evaluations.results_of(cycle), done=done, total=total,
                            average=evaluations.type_average(cycle.year, cycle.facility_type.value),
-                           can_write=own, **_labels())
+                           can_write=cycle.tenant_id == g.membership.tenant_id, **_labels())
 
 
 def _evaluation_page(cycle_areas, form, errors, status, facility=None, cycle=None, evaluation=None,
@@ -629,12 +591,10 @@ def _evaluation_page(cycle_areas, form, errors, status, facility=None, cycle=Non
 
 
 @bp.route("/evaluations/cycles/<public_id>/record", methods=["GET", "POST"])
-@tenant_member()
+@tenant_member(check=writes_cycle, subject=evaluations.get_cycle_or_404)
 def record_evaluation(public_id):
     """A facility's result in the cycle: a score per area; the total and grade follow."""
     cycle = evaluations.get_cycle_or_404(public_id)
-    if not _require_cycle_reader(cycle):
-        abort(403)
     done = evaluations.results_of(cycle)
     candidates = {f.public_id: f for f in _cycle_facilities(cycle)}
     options = [(pid, f.name) for pid, f in candidates.items() if f.id not in done]
@@ -672,22 +632,21 @@ def _areas_of(evaluation) -> list[dict]:
 
 
 @bp.get("/evaluations/<public_id>")
-@tenant_member()
+@tenant_member(check=reads_record, subject=evaluations.get_evaluation_or_404)
 def evaluation(public_id):
     """One result: scores per area, total, grade, the evaluator's comment — and, for the
     municipality and the province, the average of its type in the region that year."""
     evaluation = evaluations.get_evaluation_or_404(public_id)
-    side = _reads(evaluation)
+    side = _side(evaluation)
     average = None if side is Side.FACILITY else evaluations.comparison(evaluation)[1]
     return render_template("oversight/evaluation.html", evaluation=evaluation, facility=evaluation.facility,
                            average=average, can_write=side is Side.INSPECTOR, **_labels())
 
 
 @bp.route("/evaluations/<public_id>/edit", methods=["GET", "POST"])
-@tenant_member()
+@tenant_member(check=writes_record, subject=evaluations.get_evaluation_or_404)
 def edit_evaluation(public_id):
     evaluation = evaluations.get_evaluation_or_404(public_id)
-    _writes(evaluation)
     areas = _areas_of(evaluation)
     if request.method == "GET":
         form = MultiDict({f"score-{row['code']}": f"{row['score']:g}" for row in evaluation.scores})
@@ -709,12 +668,12 @@ def edit_evaluation(public_id):
 
 
 @bp.get("/facilities/<public_id>/evaluations")
-@tenant_member()
+@tenant_member(check=reads_record, subject=service.get_facility_or_404)
 def facility_evaluations(public_id):
     """The facility's evaluation history, each beside the average of its type that year in the
     viewer's region (not for the facility itself, which sees only its own)."""
     facility = service.get_facility_or_404(public_id)
-    side = _reads(facility)
+    side = _side(facility)
     history = evaluations.history(facility)
     averages = {} if side is Side.FACILITY else {
         e.id: evaluations.type_average(e.year, e.facility_type.value) for e in history}

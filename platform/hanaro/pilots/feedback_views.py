@@ -26,6 +26,7 @@ from ..core.rules import RuleViolation
 from ..core.web import fragment_target
 from . import feedback as service
 from . import features
+from .access import coordinates_item, triages
 from .feedback_schemas import (
     AssignForm, BoardArgs, BulkForm, CommentForm, FeedbackForm, MergeForm, MineArgs, StatusForm, TagsForm,
 )
@@ -62,10 +63,11 @@ def feedback_coordinator() -> bool:
     return service.is_pilot_coordinator() and service.coordinated_workspace() is not None
 
 
-def _route(rule: str, methods=("GET",)):
-    """A feedback route: any member of the active tenant, behind the pilot switch."""
+def _route(rule: str, methods=("GET",), **rule_check):
+    """A feedback route: any member of the active tenant (or those ``check`` allows, see
+    ``tenant_member``), behind the pilot switch."""
     def decorate(view):
-        return bp.route(rule, methods=list(methods))(tenant_member()(behind_feature(FEATURE)(view)))
+        return bp.route(rule, methods=list(methods))(tenant_member(**rule_check)(behind_feature(FEATURE)(view)))
 
     return decorate
 
@@ -165,13 +167,6 @@ def changes():
 
 # -- the triage board ------------------------------------------------------------------------------------------
 
-def _workspace_or_403():
-    workspace = service.coordinated_workspace()
-    if workspace is None:
-        abort(403)
-    return workspace
-
-
 def _filters(values) -> service.BoardFilter:
     data = _args(BoardArgs(), values)
     return service.BoardFilter(**{k: v for k, v in data.items() if v})
@@ -192,11 +187,11 @@ def _board(workspace, filters: service.BoardFilter, status=200, errors=None, rea
     return render_template("pilots/feedback_board.html", **context), status
 
 
-@_route("/board")
+@_route("/board", check=triages)
 def board():
     """Columns 접수 → 검토 중 → 반영 예정 → 반영 완료 / 반려; the filters are the URL, htmx swaps
     the columns in place and pushes the URL."""
-    return _board(_workspace_or_403(), _filters(request.args))
+    return _board(service.coordinated_workspace(), _filters(request.args))
 
 
 def _selection(values: list[str]) -> list[tuple[str, int | None]]:
@@ -207,10 +202,10 @@ def _selection(values: list[str]) -> list[tuple[str, int | None]]:
     return selection
 
 
-@_route("/bulk", methods=("POST",))
+@_route("/bulk", methods=("POST",), check=triages)
 def bulk():
     """Move the selected cards to one status, all in one transaction or none of them."""
-    workspace = _workspace_or_403()
+    workspace = service.coordinated_workspace()
     data, errors = parse_form(BulkForm())
     filters = _filters(MultiDict(parse_qsl((data or {}).get("filters") or request.form.get("filters", ""))))
     previous = idempotency.previous_result()
@@ -242,10 +237,10 @@ def bulk():
     return redirect(target, code=303)
 
 
-@_route("/export.<any(csv, xlsx):fmt>")
+@_route("/export.<any(csv, xlsx):fmt>", check=triages)
 def export(fmt):
     """The board's current filter as a CSV (UTF-8 with BOM) or Excel file for reporting."""
-    workspace = _workspace_or_403()
+    workspace = service.coordinated_workspace()
     table = service.export_table(service.board_items(workspace, _filters(request.args)))
     body = service.to_csv(table) if fmt == "csv" else service.to_xlsx(table)
     response = Response(body, mimetype=EXPORT_TYPES[fmt].split(";")[0])
@@ -286,13 +281,6 @@ def show(public_id):
     return _show(service.get_feedback_or_404(public_id))
 
 
-def _coordinator_item(public_id):
-    item = service.get_feedback_or_404(public_id)
-    if service.side_of(item) != service.COORDINATOR:
-        abort(403)
-    return item
-
-
 def _refused(public_id, action: str, violation: RuleViolation | dict):
     """Roll back what the refused attempt changed and show the item as it is now: 409 when someone
     else changed it or its status does not allow the move, 422 for missing or invalid input."""
@@ -325,9 +313,9 @@ def _done(item):
     return _back(item)
 
 
-@_route("/<public_id>/status", methods=("POST",))
+@_route("/<public_id>/status", methods=("POST",), check=coordinates_item, subject=service.get_feedback_or_404)
 def change_status(public_id):
-    item = _coordinator_item(public_id)
+    item = service.get_feedback_or_404(public_id)
     data, errors = parse_form(StatusForm())
     if errors:
         return _refused(public_id, "status", errors)
@@ -348,9 +336,9 @@ def change_status(public_id):
     return _done(item)
 
 
-@_route("/<public_id>/assign", methods=("POST",))
+@_route("/<public_id>/assign", methods=("POST",), check=coordinates_item, subject=service.get_feedback_or_404)
 def assign(public_id):
-    item = _coordinator_item(public_id)
+    item = service.get_feedback_or_404(public_id)
     data, errors = parse_form(AssignForm())
     if errors:
         return _refused(public_id, "assign", errors)
@@ -365,9 +353,9 @@ def assign(public_id):
     return _done(item)
 
 
-@_route("/<public_id>/tags", methods=("POST",))
+@_route("/<public_id>/tags", methods=("POST",), check=coordinates_item, subject=service.get_feedback_or_404)
 def tags(public_id):
-    item = _coordinator_item(public_id)
+    item = service.get_feedback_or_404(public_id)
     data, errors = parse_form(TagsForm())
     if errors:
         return _refused(public_id, "tags", errors)
@@ -382,10 +370,10 @@ def tags(public_id):
     return _done(item)
 
 
-@_route("/<public_id>/merge", methods=("POST",))
+@_route("/<public_id>/merge", methods=("POST",), check=coordinates_item, subject=service.get_feedback_or_404)
 def merge(public_id):
     """Merge this item into another (its duplicate survives); it follows the survivor from now on."""
-    item = _coordinator_item(public_id)
+    item = service.get_feedback_or_404(public_id)
     data, errors = parse_form(MergeForm())
     if errors:
         return _refused(public_id, "merge", errors)

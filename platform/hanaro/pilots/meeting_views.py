@@ -8,7 +8,7 @@ decided in ``meetings.agenda_for_viewer``.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -22,6 +22,7 @@ from ..core.forms import FormSchema, length, one_of, parse_form
 from ..core.rules import RuleViolation
 from ..core.web import fragment_target
 from . import features, meetings
+from .access import edits_meeting, organises, updates_action
 from .models import ACTION_STATUS_LABELS, ActionStatus, AgendaKind, Workspace
 
 bp = Blueprint("care_meetings", __name__, url_prefix="/care-meetings")
@@ -158,22 +159,18 @@ def _meeting_form_page(form, errors=None, status=200, meeting=None):
 
 
 @bp.get("/new")
-@tenant_member()
+@tenant_member(check=organises)
 @behind_feature(FEATURE)
 def new():
-    if not meetings.may_organise():
-        abort(403)
     defaults = meetings.default_member_tenants()
     return _meeting_form_page({"held_on": clock.today().isoformat(), "member_tenants": [t.code for t in defaults],
                                "title": "", "location": "", "experts": ""})
 
 
 @bp.post("/new")
-@tenant_member()
+@tenant_member(check=organises)
 @behind_feature(FEATURE)
 def create():
-    if not meetings.may_organise():
-        abort(403)
     previous = idempotency.previous_result()
     if previous:
         return redirect(previous, code=303)
@@ -203,12 +200,10 @@ def _warn_about_switched_off(meeting) -> None:
 
 
 @bp.get("/<public_id>/edit")
-@tenant_member()
+@tenant_member(check=edits_meeting, subject=meetings.get_meeting_or_404)
 @behind_feature(FEATURE)
 def edit(public_id):
     meeting = meetings.get_meeting_or_404(public_id)
-    if not meetings.can_edit(meeting):
-        abort(403)
     members = meetings.members_of(meeting)
     form = {"title": meeting.title, "held_on": meeting.held_on.isoformat(), "location": meeting.location or "",
             "member_tenants": [m.member_tenant.code for m in members if m.member_tenant is not None],
@@ -218,12 +213,10 @@ def edit(public_id):
 
 
 @bp.post("/<public_id>/edit")
-@tenant_member()
+@tenant_member(check=edits_meeting, subject=meetings.get_meeting_or_404)
 @behind_feature(FEATURE)
 def update(public_id):
     meeting = meetings.get_meeting_or_404(public_id)
-    if not meetings.can_edit(meeting):
-        abort(403)
     data, errors = parse_form(MeetingForm())
     if not errors:
         try:
@@ -294,12 +287,10 @@ def show(public_id):
 
 
 @bp.post("/<public_id>/minutes")
-@tenant_member()
+@tenant_member(check=edits_meeting, subject=meetings.get_meeting_or_404)
 @behind_feature(FEATURE)
 def save_minutes(public_id):
     meeting = meetings.get_meeting_or_404(public_id)
-    if not meetings.can_edit(meeting):
-        abort(403)
     data, errors = parse_form(MinutesForm())
     if errors:
         return _refused(meeting, "minutes", errors)
@@ -309,12 +300,10 @@ def save_minutes(public_id):
 
 
 @bp.post("/<public_id>/items")
-@tenant_member()
+@tenant_member(check=edits_meeting, subject=meetings.get_meeting_or_404)
 @behind_feature(FEATURE)
 def add_item(public_id):
     meeting = meetings.get_meeting_or_404(public_id)
-    if not meetings.can_edit(meeting):
-        abort(403)
     previous = idempotency.previous_result()
     if previous:
         return redirect(previous, code=303)
@@ -336,13 +325,11 @@ def add_item(public_id):
 
 
 @bp.post("/<public_id>/items/<int:position>")
-@tenant_member()
+@tenant_member(check=edits_meeting, subject=meetings.get_meeting_or_404)
 @behind_feature(FEATURE)
 def update_item(public_id, position):
     meeting = meetings.get_meeting_or_404(public_id)
     item = meetings.get_item_or_404(meeting, position)
-    if not meetings.can_edit(meeting):
-        abort(403)
     data, errors = parse_form(ItemNotesForm())
     if errors:
         return _refused(meeting, f"item-{position}", errors)
@@ -352,13 +339,11 @@ def update_item(public_id, position):
 
 
 @bp.post("/<public_id>/items/<int:position>/move")
-@tenant_member()
+@tenant_member(check=edits_meeting, subject=meetings.get_meeting_or_404)
 @behind_feature(FEATURE)
 def move_item(public_id, position):
     meeting = meetings.get_meeting_or_404(public_id)
     item = meetings.get_item_or_404(meeting, position)
-    if not meetings.can_edit(meeting):
-        abort(403)
     data, errors = parse_form(MoveForm())
     if errors:
         return _refused(meeting, f"item-{position}", errors)
@@ -367,12 +352,10 @@ def move_item(public_id, position):
 
 
 @bp.post("/<public_id>/actions")
-@tenant_member()
+@tenant_member(check=edits_meeting, subject=meetings.get_meeting_or_404)
 @behind_feature(FEATURE)
 def add_action(public_id):
     meeting = meetings.get_meeting_or_404(public_id)
-    if not meetings.can_edit(meeting):
-        abort(403)
     previous = idempotency.previous_result()
     if previous:
         return redirect(previous, code=303)
@@ -394,14 +377,12 @@ def add_action(public_id):
 
 
 @bp.post("/actions/<public_id>/status")
-@tenant_member()
+@tenant_member(check=updates_action, subject=meetings.get_action_or_404)
 @behind_feature(FEATURE)
 def action_status(public_id):
     """Inline edit: htmx gets the action's row back; without JavaScript, the page it came from
     (again with the message next to the row when refused)."""
     action = meetings.get_action_or_404(public_id)
-    if not meetings.may_update_action(action):
-        abort(403)
     data, errors = parse_form(ActionStatusForm())
     back = "tasks" if request.form.get("back") == "tasks" else "meeting"
     if not errors:

@@ -21,6 +21,7 @@ from ..core.access import behind_feature, tenant_member
 from ..core.db import db
 from ..resources.models import SCOPE_LABELS, SCOPE_ORDER
 from . import charts, metrics, service
+from .access import coordinates, reads_figures
 from .charts import Figure, Series
 from .models import FEEDBACK_CATEGORY_LABELS, FEEDBACK_STATUS_LABELS, FeedbackCategory, FeedbackStatus, Workspace
 
@@ -28,15 +29,6 @@ bp = Blueprint("pilot_metrics", __name__, url_prefix="/pilot-metrics")
 
 
 # -- loading -------------------------------------------------------------------------------------------
-
-def _viewable_workspace_or_404(public_id: str) -> Workspace:
-    """The coordinating tenant's pilot coordinators, or a participating tenant; 404 for the rest
-    (the workspace is invisible to them), 403 for the coordinating tenant's other members."""
-    workspace = service.get_workspace_or_404(public_id)
-    if service.runs(workspace) and not service.is_coordinator(workspace):
-        abort(403)
-    return workspace
-
 
 # -- routes ----------------------------------------------------------------------------------------------
 
@@ -51,20 +43,20 @@ def index():
 
 
 @bp.get("/<public_id>")
-@tenant_member()
+@tenant_member(check=reads_figures, subject=service.get_workspace_or_404)
 @behind_feature("pilot_metrics")
 def dashboard(public_id):
-    workspace = _viewable_workspace_or_404(public_id)
+    workspace = service.get_workspace_or_404(public_id)
     data = metrics.dashboard_data(workspace)
     return render_template("pilots/metrics.html", workspace=workspace, data=data, figures=build_figures(data),
                            can_recompute=service.is_coordinator(workspace))
 
 
 @bp.get("/<public_id>/<figure>.csv")
-@tenant_member()
+@tenant_member(check=reads_figures, subject=service.get_workspace_or_404)
 @behind_feature("pilot_metrics")
 def figure_csv(public_id, figure):
-    workspace = _viewable_workspace_or_404(public_id)
+    workspace = service.get_workspace_or_404(public_id)
     if figure not in FIGURE_KEYS:
         abort(404)
     chosen = next(f for f in build_figures(metrics.dashboard_data(workspace)) if f.key == figure)
@@ -79,13 +71,11 @@ def figure_csv(public_id, figure):
 
 
 @bp.post("/<public_id>/recompute")
-@tenant_member()
+@tenant_member(check=coordinates, subject=service.get_workspace_or_404)
 @behind_feature("pilot_metrics")
 def recompute(public_id):
     """Ask every reporting tenant to post its figures again (after this request commits)."""
-    workspace = _viewable_workspace_or_404(public_id)
-    if not service.is_coordinator(workspace):
-        abort(403)
+    workspace = service.get_workspace_or_404(public_id)
     asked = metrics.recompute(workspace)
     flash(_("%(n)s개 기관에 지표 다시 계산을 요청했습니다. 잠시 뒤 새로 고치면 반영됩니다.", n=asked), "success")
     return redirect(url_for("pilot_metrics.dashboard", public_id=workspace.public_id), 303)

@@ -140,13 +140,6 @@ def feature_states(workspace: Workspace) -> list[FeatureState]:
 
 # -- what coordinators change ----------------------------------------------------------------------
 
-def require_coordinator(workspace: Workspace) -> None:
-    """Only the coordinating tenant's pilot coordinators change a workspace; others who may see it
-    get 403 (they know it exists)."""
-    if not is_coordinator(workspace):
-        abort(403)
-
-
 def add_participant(workspace: Workspace, tenant: Tenant, joined_on: date | None = None) -> Participant:
     """Add ``tenant``, or take it back after it left (its leaving date is cleared)."""
     if tenant.id == workspace.tenant_id:

@@ -22,6 +22,7 @@ from ..core.web import fragment_target
 from ..tenancy import service as tenancy
 from ..tenancy.models import TENANT_KIND_LABELS
 from . import navigation, service
+from .access import coordinates
 from .features import FEATURES
 from .models import PHASE_LABELS, WORKSPACE_STATUS_LABELS, Phase, SwitchState
 
@@ -146,13 +147,6 @@ def _back(workspace, anchor: str):
     return redirect(url_for("pilots.workspace", public_id=workspace.public_id) + anchor, code=303)
 
 
-def _coordinated(public_id):
-    """The workspace (404 if the active tenant may not see it), for its coordinators only (403)."""
-    workspace = service.get_workspace_or_404(public_id)
-    service.require_coordinator(workspace)
-    return workspace
-
-
 def _tenant_field(code):
     tenant = tenancy.tenant_by_code(code)
     if tenant is None or not tenant.active:
@@ -161,9 +155,9 @@ def _tenant_field(code):
 
 
 @bp.post("/<public_id>/participants")
-@tenant_member()
+@tenant_member(check=coordinates, subject=service.get_workspace_or_404)
 def add_participant(public_id):
-    workspace = _coordinated(public_id)
+    workspace = service.get_workspace_or_404(public_id)
     data, errors = parse_form(ParticipantForm())
     if not errors:
         try:
@@ -177,9 +171,9 @@ def add_participant(public_id):
 
 
 @bp.post("/<public_id>/participants/leave")
-@tenant_member()
+@tenant_member(check=coordinates, subject=service.get_workspace_or_404)
 def remove_participant(public_id):
-    workspace = _coordinated(public_id)
+    workspace = service.get_workspace_or_404(public_id)
     data, errors = parse_form(LeaveForm())
     if not errors:
         try:
@@ -193,9 +187,9 @@ def remove_participant(public_id):
 
 
 @bp.post("/<public_id>/phases")
-@tenant_member()
+@tenant_member(check=coordinates, subject=service.get_workspace_or_404)
 def save_phases(public_id):
-    workspace = _coordinated(public_id)
+    workspace = service.get_workspace_or_404(public_id)
     data, errors = parse_form(PhasesForm())
     if not errors:
         try:
@@ -209,9 +203,9 @@ def save_phases(public_id):
 
 
 @bp.post("/<public_id>/planners")
-@tenant_member()
+@tenant_member(check=coordinates, subject=service.get_workspace_or_404)
 def add_planner(public_id):
-    workspace = _coordinated(public_id)
+    workspace = service.get_workspace_or_404(public_id)
     data, errors = parse_form(PlannerForm())
     if not errors:
         try:
@@ -225,10 +219,10 @@ def add_planner(public_id):
 
 
 @bp.post("/<public_id>/features")
-@tenant_member()
+@tenant_member(check=coordinates, subject=service.get_workspace_or_404)
 def set_feature(public_id):
     """One switch; htmx swaps the switch panel in place, a plain form goes back to the page."""
-    workspace = _coordinated(public_id)
+    workspace = service.get_workspace_or_404(public_id)
     data, errors = parse_form(SwitchForm())
     if not errors:
         try:
