@@ -59,7 +59,7 @@ def test_consent_form_errors(signed_in, make):
     assert "동의서 파일을 올리거나 문서번호를 입력하세요." in no_evidence
     wrong_type = browser.post(url, data={**VALID, "evidence_file": (io.BytesIO(b"x"), "a.exe", "application/x-msdownload")},
                               content_type="multipart/form-data").get_data(as_text=True)
-    assert "PDF, PNG, JPEG만" in wrong_type
+    assert "PDF, JPG, PNG 파일만 올릴 수 있습니다." in wrong_type
     assert 'value="동의서-2026-001"' in wrong_type  # typed input kept
 
 
