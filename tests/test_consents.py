@@ -59,7 +59,7 @@ def test_consent_form_errors(signed_in, make):
     assert "동의서 파일을 올리거나 문서번호를 입력하세요." in no_evidence
     wrong_type = browser.post(url, data={**VALID, "evidence_file": (io.BytesIO(b"x"), "a.exe", "application/x-msdownload")},
                               content_type="multipart/form-data").get_data(as_text=True)
-    assert "PDF, PNG, JPEG만" in wrong_type
+    assert "PDF, JPG, PNG 파일만 올릴 수 있습니다." in wrong_type
     assert 'value="동의서-2026-001"' in wrong_type  # typed input kept
 
 
@@ -117,3 +117,50 @@ def test_withdrawal_revokes_grants_and_notifies_the_tenants_that_lose_access(app
         assert db.session.scalars(select(ClientAccessGrant.status)).all() == [GrantStatus.REVOKED]
     again = browser.post(f"/clients/{someone.public_id}/consents/{consent.public_id}/withdraw", data={"reason": "다시"})
     assert again.status_code == 422 and "이미 철회된 동의입니다." in again.get_data(as_text=True)
+
+
+HTML = b"<!doctype html><html><script>alert(document.cookie)</script></html>"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_evidence_is_judged_by_its_content_not_the_declared_type(app, signed_in, make):
+    browser, _, tenant = signed_in("case_manager")
+    someone = make.client(tenant)
+    url = f"/clients/{someone.public_id}/consents/new"
+    for content, name in ((HTML, "동의서.pdf"), (b"MZ\x90\x00\x03\x00\x00\x00", "동의서.pdf")):
+        data = {**VALID, "evidence_reference": "동의서-스캔-7", "evidence_file": (io.BytesIO(content), name, "application/pdf")}
+        response = browser.post(url, data=data, content_type="multipart/form-data")
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422, name
+        assert 'id="evidence_file-error"' in page and "파일 내용이 확장자와 맞지 않습니다." in page
+        assert 'value="동의서-스캔-7"' in page  # what was typed is kept
+    assert _consents(app, tenant) == []
+
+
+def test_evidence_is_stored_and_served_as_what_it_is(app, signed_in, make):
+    browser, _, tenant = signed_in("case_manager")
+    someone = make.client(tenant)
+    data = {**VALID, "evidence_file": (io.BytesIO(PNG), "동의서.png", "application/pdf")}  # the browser says PDF
+    assert browser.post(f"/clients/{someone.public_id}/consents/new", data=data,
+                        content_type="multipart/form-data").status_code == 303
+    consent = _consents(app, tenant)[0]
+    assert consent.evidence_content_type == "image/png"
+    download = browser.get(f"/clients/{someone.public_id}/consents/{consent.public_id}/evidence")
+    assert download.status_code == 200 and download.data == PNG
+    assert download.headers["Content-Type"] == "image/png"
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_evidence_stored_with_a_declared_type_is_served_by_its_content(app, signed_in, make):
+    """Rows kept from before uploads were typed by content: what the browser said is never served."""
+    browser, _, tenant = signed_in("case_manager")
+    someone = make.client(tenant)
+    assert browser.post(f"/clients/{someone.public_id}/consents/new", data=VALID).status_code == 303
+    consent = _consents(app, tenant)[0]
+    with app.app_context(), acting_as(tenant.id, None):
+        stored = db.session.get(Consent, consent.id)
+        stored.evidence_content, stored.evidence_content_type = HTML, "text/html"
+        db.session.commit()
+    download = browser.get(f"/clients/{someone.public_id}/consents/{consent.public_id}/evidence")
+    assert download.status_code == 200 and download.headers["Content-Type"] == "application/octet-stream"
+    assert download.headers["Content-Disposition"].startswith("attachment")

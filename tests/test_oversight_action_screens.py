@@ -104,6 +104,7 @@ def test_the_facility_sees_its_open_actions_and_answers_one_with_evidence(w, loo
     link = re.search(r'href="(/oversight/actions/[^"]+/files/[^"]+)"', page).group(1)
     download = facility.get(link)
     assert download.status_code == 200 and download.data == PDF
+    assert download.headers["Content-Type"] == "application/pdf"
     assert download.headers["X-Content-Type-Options"] == "nosniff"
     assert "filename*=UTF-8''%EC%B6%A9%EC%9B%90" in download.headers["Content-Disposition"]
 
@@ -114,8 +115,12 @@ def test_an_answer_without_text_or_with_a_bad_file_is_refused_keeping_the_text(w
     assert empty.status_code == 422 and "어떻게 조치했는지 입력하세요." in _text(empty)
     bad = _post(facility, w, loop[0], "answer", files=[("악성.exe", b"MZ")], answer="소방훈련 실시")
     page = _text(bad)
-    assert bad.status_code == 422 and "PDF, 이미지(JPG, PNG)" in page and "소방훈련 실시" in page
+    assert bad.status_code == 422 and "PDF, JPG, PNG, 한글(HWP)" in page and "소방훈련 실시" in page
     assert 'aria-invalid="true"' in page
+    disguised = _post(facility, w, loop[0], "answer", files=[("훈련결과.pdf", b"<html><script>x()</script></html>")],
+                      answer="소방훈련 실시")
+    page = _text(disguised)
+    assert disguised.status_code == 422 and "파일 내용이 확장자와 맞지 않습니다." in page and "소방훈련 실시" in page
     assert _action(w, loop[0]).state is ActionState.REQUESTED and _steps(w, loop[0]) == ["request"]
 
 

@@ -56,7 +56,7 @@ def test_answer_send_back_answer_again_accept_each_step_an_event(w, loop):
     assert _titles(w, w.city, "oversight_action_answered") == ["시설이 시정 조치 결과를 제출했습니다 (햇살요양원)"]
     _act(w, w.city, w.inspector, first, "return", reason="근로계약서 사본이 없습니다")
     assert _state(w, first) is ActionState.RETURNED
-    _act(w, w.home_a, w.staff_a, first, "answer", [("근로계약서.pdf", PDF), ("사진.png", b"\x89PNG1")],
+    _act(w, w.home_a, w.staff_a, first, "answer", [("근로계약서.pdf", PDF), ("사진.png", b"\x89PNG\r\n\x1a\n1")],
          answer="근로계약서 첨부")
     _act(w, w.city, w.inspector, first, "accept", note="확인")
     with w.acting(w.home_a, w.staff_a):
@@ -108,7 +108,7 @@ def test_sending_back_or_cancelling_needs_a_reason(w, loop):
 
 
 def test_bad_evidence_refuses_the_whole_answer(w, loop):
-    for evidence, message in (([("악성.exe", b"MZ")], "PDF, 이미지"), ([("가짜.pdf", b"not a pdf")], "PDF, 이미지"),
+    for evidence, message in (([("악성.exe", b"MZ")], "PDF, JPG, PNG"), ([("가짜.pdf", b"not a pdf")], "파일 내용이 확장자와 맞지 않습니다"),
                               ([("f.pdf", PDF)] * 11, "10개까지")):
         with pytest.raises(RuleViolation, match=message) as refused:
             _act(w, w.home_a, w.staff_a, loop[0], "answer", evidence, answer="조치함")

@@ -205,10 +205,17 @@ def test_a_bad_photo_refuses_the_save_and_keeps_the_typed_results(w):
     response = browser.post(f"/oversight/inspections/{public_id}/checklist", data=data,
                             content_type="multipart/form-data")
     page = _text(response)
-    assert response.status_code == 422 and "사진은 JPG, PNG 파일만 올릴 수 있습니다." in page
+    assert response.status_code == 422 and "JPG, PNG 파일만 올릴 수 있습니다." in page
     assert "소화기 압력 미달" in page
     assert re.search(r'id="result-1-2" name="result-1" value="non_compliant" checked', page)
     assert _items(w, public_id)[0].result is None and _count(w, OversightFile) == 0
+    data = {**data, "photo-1": (io.BytesIO(b"<html><script>x()</script></html>"), "소화기.jpg"),
+            "submission_token": next(TOKENS)}
+    disguised = browser.post(f"/oversight/inspections/{public_id}/checklist", data=data,
+                             content_type="multipart/form-data")
+    page = _text(disguised)
+    assert disguised.status_code == 422 and "파일 내용이 확장자와 맞지 않습니다." in page and "소화기 압력 미달" in page
+    assert _count(w, OversightFile) == 0
 
 
 def test_extra_items_and_findings_with_corrective_actions(w):

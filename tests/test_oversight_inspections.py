@@ -150,16 +150,16 @@ def test_photos_are_typed_and_size_limited(w):
         with pytest.raises(Conflict):  # not before the inspection runs
             inspections.add_photo(inspection, 1, "a.jpg", JPEG, w.inspector)
         inspections.start(inspection, {"conducted_on": clock.today()}, w.inspector)
-        for name, content, message in (("a.pdf", PDF, "JPG, PNG"), ("a.jpg", b"GIF89a", "JPG, PNG"),
+        for name, content, message in (("a.pdf", PDF, "JPG, PNG"), ("a.jpg", b"GIF89a", "파일 내용이 확장자와 맞지 않습니다"),
                                        ("a.jpg", b"", "파일을 고르세요"),
                                        ("a.jpg", b"\xff\xd8\xff" + b"0" * (5 * 1024 * 1024), "5MB")):
             with pytest.raises(RuleViolation, match=message) as refused:
                 inspections.add_photo(inspection, 1, name, content, w.inspector)
             assert refused.value.field == "file"
         for n in range(10):
-            inspections.add_photo(inspection, 1, f"{n}.png", b"\x89PNG" + b"0" * 10, w.inspector)
+            inspections.add_photo(inspection, 1, f"{n}.png", b"\x89PNG\r\n\x1a\n" + b"0" * 10, w.inspector)
         with pytest.raises(RuleViolation, match="10개까지"):
-            inspections.add_photo(inspection, 1, "11.png", b"\x89PNG", w.inspector)
+            inspections.add_photo(inspection, 1, "11.png", b"\x89PNG\r\n\x1a\n", w.inspector)
 
 
 def test_completing_needs_every_result_then_tells_the_facility(w):

@@ -29,7 +29,7 @@ def records(w):
     inspection, finding_ids, action_ids = w.conduct(w.facility_a, complete=False)
     with w.acting(w.city, w.inspector):
         running = inspections.get_inspection_or_404(inspection)
-        photo = inspections.add_photo(running, 1, "p.png", b"\x89PNG0", w.inspector).public_id
+        photo = inspections.add_photo(running, 1, "p.png", b"\x89PNG\r\n\x1a\n0", w.inspector).public_id
         inspections.complete(running, {}, w.inspector)
         cycle = evaluations.create_cycle({"year": 2025, "facility_type": "elderly"}, w.inspector)
         facility = service.get_facility_or_404(w.facility_a.public_id)

@@ -273,9 +273,10 @@ def test_missing_input_is_refused_in_korean_next_to_the_field(w):
 # -- screenshots -------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name, content, message", [
-    ("그림.gif", GIF, "화면 사진은 PNG, JPEG, WebP 이미지만 올릴 수 있습니다."),
-    ("가짜.png", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "화면 사진은 PNG, JPEG, WebP 이미지만 올릴 수 있습니다."),
-    ("큰그림.png", PNG + b"\x00" * (2 * 1024 * 1024), "화면 사진은 2MB 이하만 올릴 수 있습니다."),
+    ("그림.gif", GIF, "PNG, JPG, WebP 파일만 올릴 수 있습니다."),
+    ("가짜.png", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "파일 내용이 확장자와 맞지 않습니다."),
+    ("no-extension", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "파일 내용이 확장자와 맞지 않습니다."),
+    ("큰그림.png", PNG + b"\x00" * (2 * 1024 * 1024), "파일은 2MB 이하만 올릴 수 있습니다."),
 ])
 def test_screenshots_of_another_type_or_too_large_are_refused(w, name, content, message):
     response = w.send(w.planner, screenshot=(name, content))
@@ -631,9 +632,10 @@ def test_the_export_follows_the_filter_and_neutralises_formulas(w):
 def test_tag_normalisation_and_screenshot_checks(app):
     with app.test_request_context():
         assert service.normalise_tags("#자원, 자원 ,  서비스   의뢰,,Referral") == ["자원", "서비스 의뢰", "referral"]
-        assert service.screenshot_type(PNG) == "image/png" and service.screenshot_type(None) is None
+        assert service.check_screenshot(("a.png", PNG)).content_type == "image/png"
+        assert service.check_screenshot(None) is None
         with pytest.raises(RuleViolation) as refused:
-            service.screenshot_type(b"%PDF-1.4")
+            service.check_screenshot(("a.png", b"%PDF-1.4"))
         assert refused.value.field == "screenshot"
 
 

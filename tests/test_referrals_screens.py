@@ -469,10 +469,11 @@ def test_files_are_checked_and_downloaded_only_by_the_two_sides(app, world):
     public_id = _sent(w)
     bad = w.receiving.post(f"/referrals/{public_id}/files", data={"file": (io.BytesIO(b"MZ\x90\x00"), "악성.exe")},
                            content_type="multipart/form-data")
-    assert bad.status_code == 422 and "PDF, 이미지(JPG, PNG)" in _text(bad) and 'id="file-error"' in _text(bad)
-    fake = w.receiving.post(f"/referrals/{public_id}/files", data={"file": (io.BytesIO(b"not a pdf"), "가짜.pdf")},
+    assert bad.status_code == 422 and "PDF, JPG, PNG, 한글(HWP), 한글(HWPX), 워드(DOCX), 엑셀(XLSX) 파일만 올릴 수 있습니다." in _text(bad) and 'id="file-error"' in _text(bad)
+    fake = w.receiving.post(f"/referrals/{public_id}/files",
+                            data={"file": (io.BytesIO(b"<html><script>x()</script></html>"), "가짜.pdf", "application/pdf")},
                             content_type="multipart/form-data")
-    assert fake.status_code == 422
+    assert fake.status_code == 422 and "파일 내용이 확장자와 맞지 않습니다." in _text(fake) and 'id="file-error"' in _text(fake)
     big = w.receiving.post(f"/referrals/{public_id}/files",
                            data={"file": (io.BytesIO(b"%PDF" + b"0" * (5 * 1024 * 1024)), "큰.pdf")},
                            content_type="multipart/form-data")

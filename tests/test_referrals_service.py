@@ -268,7 +268,7 @@ def test_messages_and_files_from_both_sides_and_nobody_else(app, world):
         service.add_message(referral, "방문 가능한 시간을 알려 주세요.", _Actor(w.coordinator.id))
         with pytest.raises(RuleViolation, match="PDF"):
             service.add_attachment(referral, "악성.exe", b"MZ\x90\x00", _Actor(w.coordinator.id))
-        with pytest.raises(RuleViolation, match="PDF"):
+        with pytest.raises(RuleViolation, match="파일 내용이 확장자와 맞지 않습니다"):
             service.add_attachment(referral, "가짜.pdf", b"not a pdf", _Actor(w.coordinator.id))
         with pytest.raises(RuleViolation, match="5MB"):
             service.add_attachment(referral, "큰.pdf", b"%PDF" + b"0" * service.MAX_ATTACHMENT_BYTES,

@@ -285,12 +285,12 @@ def test_bad_files_get_korean_reasons_and_never_a_server_error(app, signed_in):
     _refused(client, _csv([ROW])[3:].split(b"\r\n", 1)[1], "a.csv", "첫 줄에 열 이름이 없습니다")
     _refused(client, b"", "a.csv", "빈 파일입니다")
     _refused(client, b"\r\n,,\r\n", "a.csv", "빈 파일입니다")
-    _refused(client, b"x" * (MAX_BYTES + 1), "a.csv", "2MB 이하로")
+    _refused(client, b"x" * (MAX_BYTES + 1), "a.csv", "파일은 2MB 이하만 올릴 수 있습니다.")
     _refused(client, _csv([ROW] * (MAX_ROWS + 1)), "a.csv", "한 번에 1000행까지")
     _refused(client, _xlsx([ROW] * (MAX_ROWS + 1)), "a.xlsx", "한 번에 1000행까지")
     _refused(client, _csv([ROW]) + b"\r\n" * (MAX_ROWS * 20) + b"x\r\n", "a.csv", "한 번에 1000행까지")
     for name in ("a.txt", "a.xls", "a.pdf", "resources"):
-        _refused(client, _csv([ROW]), name, "CSV 또는 Excel(.xlsx) 파일만")
+        _refused(client, _csv([ROW]), name, "CSV, 엑셀(XLSX) 파일만 올릴 수 있습니다.")
     _refused(client, b"PK\x03\x04 not really a workbook", "a.xlsx", "Excel 파일을 읽을 수 없습니다")
     _refused(client, _csv([ROW]), "a.xlsx", "Excel 파일을 읽을 수 없습니다")
     _refused(client, _xlsx([ROW]), "a.csv", "")
@@ -469,3 +469,48 @@ def test_hsds_export_is_valid_and_carries_staff_contacts_only_within_staff_scope
     public_feed = app.test_client().get("/directory/hsds.json").get_json()
     assert all("contacts" not in s for s in public_feed["contents"])
     assert "064-000-0000" not in str(public_feed)
+
+
+# -- zip bombs -----------------------------------------------------------------------------------------------
+
+def _bomb(shared_strings_bytes: int) -> bytes:
+    """A small .xlsx whose shared strings unpack to ``shared_strings_bytes``: a valid workbook
+    otherwise, written in chunks so the test never holds the unpacked part."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(_xlsx([ROW]))) as source, \
+            zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bomb:
+        for item in source.infolist():
+            if item.filename != "xl/sharedStrings.xml":
+                bomb.writestr(item.filename, source.read(item.filename))
+        with bomb.open("xl/sharedStrings.xml", "w") as part:
+            part.write(b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+            chunk = b"<si><t>" + b"A" * (1024 * 1024 - 15) + b"</t></si>"
+            for _ in range(shared_strings_bytes // len(chunk)):
+                part.write(chunk)
+            part.write(b"</sst>")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("unpacked", [64 * 1024 * 1024, 8 * 1024 * 1024])  # too big; too compressed for its size
+def test_a_zip_bomb_is_refused_before_any_part_is_unpacked(app, signed_in, monkeypatch, unpacked):
+    import openpyxl
+
+    client, _, tenant = signed_in("resource_registrar")
+    bomb = _bomb(unpacked)
+    assert len(bomb) < MAX_BYTES
+    opened = []
+    monkeypatch.setattr(openpyxl, "load_workbook", lambda *a, **k: opened.append(a) or pytest.fail("parsed"))
+    page = _refused(client, bomb, "자원.xlsx", "Excel 파일의 압축을 풀면 너무 커서 가져올 수 없습니다.")
+    assert 'id="file-error"' in page and opened == []
+    assert _resources(app, tenant) == []
+
+
+def test_a_real_workbook_passes_the_archive_check():
+    from hanaro.core import uploads
+    from hanaro.resources import transfer
+
+    workbook = _xlsx([ROW] * MAX_ROWS)
+    uploads.check_archive(workbook, transfer.XLSX_LIMITS, field="file", refusal="refused")  # no exception
+    assert uploads.detect(workbook).name == "xlsx"

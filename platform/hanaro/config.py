@@ -55,6 +55,9 @@ def from_environment() -> dict:
         "RESIDENT_REGISTRY_CSV": os.environ.get("HANARO_RESIDENT_REGISTRY_CSV") or None,
         "RESIDENT_REGISTRY": os.environ.get("HANARO_RESIDENT_REGISTRY") or None,
         "CAMPAIGN_CONCENTRATION_DAYS": int(os.environ.get("HANARO_CAMPAIGN_CONCENTRATION_DAYS", "365")),
+        # The largest request body, refused (413) before it is parsed. The largest legitimate one
+        # is a form with ten 5 MB files (referral attachments, corrective-action evidence).
+        "MAX_CONTENT_LENGTH": int(os.environ.get("HANARO_MAX_REQUEST_MB", "60")) * 1024 * 1024,
     }
 
 

@@ -7,7 +7,7 @@ from flask import abort
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
-from ..core import clock
+from ..core import clock, uploads
 from ..core.db import db, utcnow
 from ..core.rules import RuleViolation
 from ..notifications.service import notify
@@ -28,7 +28,6 @@ from .models import (
 )
 
 MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
-EVIDENCE_TYPES = {"application/pdf", "image/png", "image/jpeg"}
 
 
 # -- loading ---------------------------------------------------------------------------------
@@ -228,14 +227,20 @@ def _consent_tenants(scope: ConsentScope, codes: list[str]) -> list[int]:
 
 
 def _attach_evidence(consent: Consent, evidence) -> None:
-    content = evidence.read(MAX_EVIDENCE_BYTES + 1)
-    if len(content) > MAX_EVIDENCE_BYTES:
-        raise RuleViolation(_l("동의서 파일은 5MB 이하여야 합니다."), field="evidence_file")
-    if evidence.mimetype not in EVIDENCE_TYPES:
-        raise RuleViolation(_l("동의서 파일은 PDF, PNG, JPEG만 올릴 수 있습니다."), field="evidence_file")
-    consent.evidence_filename = (evidence.filename or "consent")[-200:]
-    consent.evidence_content_type = evidence.mimetype
+    """The signed form, typed by its content: the browser's declared type is never trusted."""
+    filename, content = uploads.read(evidence, MAX_EVIDENCE_BYTES)
+    upload = uploads.check(content, filename, uploads.SIGNED_FORMS, field="evidence_file",
+                           max_bytes=MAX_EVIDENCE_BYTES)
+    consent.evidence_filename = upload.name or "consent"
+    consent.evidence_content_type = upload.content_type
     consent.evidence_content = content
+
+
+def evidence_kind(consent: Consent) -> uploads.Kind | None:
+    """The evidence's kind as its content says: rows stored before uploads were typed by content
+    carry whatever type the browser declared, which is never served."""
+    kind = uploads.detect(consent.evidence_content or b"")
+    return kind if kind and kind.name in uploads.SIGNED_FORMS else None
 
 
 def get_consent_or_404(client: Client, public_id: str) -> Consent:

@@ -246,8 +246,11 @@ def consent_evidence(public_id, consent_id):
     if not consent.evidence_content:
         abort(404)
     record_access(client, AccessAction.VIEW, what="consent_evidence")
+    kind = service.evidence_kind(consent)
+    name = f"consent-evidence.{kind.extensions[0]}" if kind else "consent-evidence"
     return Response(
         consent.evidence_content,
-        mimetype=consent.evidence_content_type,
-        headers={"Content-Disposition": "attachment; filename=consent-evidence"},
+        mimetype=kind.content_type if kind else "application/octet-stream",
+        headers={"Content-Disposition": f"attachment; filename={name}",
+                 "X-Content-Type-Options": "nosniff"},
     )

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..core import clock, idempotency
+from ..core import clock, idempotency, uploads
 from ..core.access import tenant_member
 from ..core.db import db
 from ..core.forms import parse_form
@@ -44,7 +44,7 @@ def _may(step: str) -> bool:
 
 def _labels() -> dict:
     return {"state_labels": ACTION_STATE_LABELS, "step_labels": STEP_LABELS,
-            "evidence_accept": ",".join("." + ext for ext in files.ATTACHMENT_TYPES),
+            "evidence_accept": uploads.accept(files.ALLOWED[FileKind.EVIDENCE]),
             "max_files": files.MAX_FILES, "facility_link": lambda facility: link("facility", facility.public_id)}
 
 

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..core import clock, idempotency
+from ..core import clock, idempotency, uploads
 from ..core.access import tenant_member
 from ..core.db import db
 from ..core.forms import parse_form
@@ -53,8 +53,7 @@ def refusal_status(violation: RuleViolation) -> int:
 
 def uploaded(name: str) -> list[tuple[str, bytes]]:
     """The files chosen in input ``name``, each read up to one byte over the limit (enough to refuse it)."""
-    return [(f.filename, f.stream.read(MAX_ATTACHMENT_BYTES + 1))
-            for f in request.files.getlist(name) if f and f.filename]
+    return [uploads.read(f, MAX_ATTACHMENT_BYTES) for f in request.files.getlist(name) if f and f.filename]
 
 
 def send_stored(stored) -> Response:
@@ -72,7 +71,7 @@ def _labels() -> dict:
         "area_options": [(a.value, AREA_LABELS[a]) for a in Area],
         "kind_options": [(k.value, INSPECTION_KIND_LABELS[k]) for k in (InspectionKind.REGULAR, InspectionKind.SPECIAL)],
         "action_labels": {name: t.label for name, t in states.INSPECTION_TRANSITIONS.items()},
-        "photo_accept": ",".join("." + ext for ext in files.PHOTO_EXTENSIONS),
+        "photo_accept": uploads.accept(uploads.PHOTOS),
         "max_file_mb": MAX_ATTACHMENT_BYTES // (1024 * 1024), "max_files": files.MAX_FILES,
         "facility_link": lambda facility: link("facility", facility.public_id),
     }

@@ -29,7 +29,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from ..accounts.models import User
-from ..core import clock
+from ..core import clock, uploads
 from ..core import spreadsheets
 from ..core.db import db, utcnow
 from ..core.spreadsheets import safe_cell as _safe
@@ -157,27 +157,19 @@ def _strip_title(title: str | None, had_id: bool) -> str | None:
 
 # -- screenshots ------------------------------------------------------------------------------------
 
-def screenshot_type(content: bytes | None) -> str | None:
-    """The image type by the file's first bytes (PNG, JPEG, WebP); None when nothing was chosen.
-    Refused with a Korean reason otherwise, or when larger than 2 MB."""
-    if not content:
+def check_screenshot(screenshot: tuple[str, bytes] | None) -> uploads.Upload | None:
+    """The chosen image (name, content) typed by its content (PNG, JPEG, WebP, at most 2 MB);
+    None when nothing was chosen."""
+    if not screenshot or not screenshot[1]:
         return None
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        kind = "image/png"
-    elif content.startswith(b"\xff\xd8\xff"):
-        kind = "image/jpeg"
-    elif content[:4] == b"RIFF" and content[8:12] == b"WEBP":
-        kind = "image/webp"
-    else:
-        raise RuleViolation(_l("화면 사진은 PNG, JPEG, WebP 이미지만 올릴 수 있습니다."), field="screenshot")
-    if len(content) > MAX_SCREENSHOT_BYTES:
-        raise RuleViolation(_l("화면 사진은 2MB 이하만 올릴 수 있습니다."), field="screenshot")
-    return kind
+    filename, content = screenshot
+    return uploads.check(content, filename, uploads.SCREENSHOTS, field="screenshot", max_bytes=MAX_SCREENSHOT_BYTES,
+                         unnamed=True)
 
 
 # -- submitting ---------------------------------------------------------------------------------------
 
-def submit(values: dict, actor, screenshot: bytes | None = None, page_url: str | None = None,
+def submit(values: dict, actor, screenshot: tuple[str, bytes] | None = None, page_url: str | None = None,
            page_title: str | None = None, written_at: datetime | None = None) -> Feedback:
     """New feedback from the active tenant to the coordinating tenant of the workspace it takes
     part in, with the page stripped of personal data, the tenant's region and the current phase.
@@ -190,7 +182,7 @@ def submit(values: dict, actor, screenshot: bytes | None = None, page_url: str |
         raise RuleViolation(_l("의견 내용을 적어 주세요."), field="description")
     if len(description) > MAX_DESCRIPTION:
         raise RuleViolation(_l("%(max)s자 이하로 입력하세요.", max=MAX_DESCRIPTION), field="description")
-    content_type = screenshot_type(screenshot)
+    image = check_screenshot(screenshot)
     page = strip_page(page_url, page_title)
     tenant = db.session.get(Tenant, context.current_tenant_id())
     period = pilots.current_phase(workspace)
@@ -199,7 +191,7 @@ def submit(values: dict, actor, screenshot: bytes | None = None, page_url: str |
         category=FeedbackCategory(values["category"]), severity=Severity(values.get("severity") or Severity.MEDIUM),
         description=description, page_url=page.path, page_title=page.title, capability=page.capability,
         dong_code=tenant.region_code if tenant else None, phase=period.phase if period else None,
-        screenshot_type=content_type, screenshot=screenshot if content_type else None, tags=[],
+        screenshot_type=image.content_type if image else None, screenshot=image.content if image else None, tags=[],
         status=FeedbackStatus.RECEIVED, created_at=written_at or utcnow(),
     )
     db.session.add(feedback)

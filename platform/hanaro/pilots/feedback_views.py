@@ -18,7 +18,7 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 
-from ..core import clock, idempotency
+from ..core import clock, idempotency, uploads
 from ..core.access import behind_feature, tenant_member
 from ..core.db import db
 from ..core.forms import parse_form
@@ -93,12 +93,12 @@ def new():
     return _form_page({"severity": "medium", "page_url": page.path or ""})
 
 
-def _screenshot() -> bytes | None:
-    """The chosen image, read up to one byte over the limit (enough to refuse it)."""
+def _screenshot() -> tuple[str, bytes] | None:
+    """The chosen image's name and content, read up to one byte over the limit (enough to refuse it)."""
     upload = request.files.get("screenshot")
     if upload is None or not upload.filename:
         return None
-    return upload.stream.read(service.MAX_SCREENSHOT_BYTES + 1) or None
+    return uploads.read(upload, service.MAX_SCREENSHOT_BYTES)
 
 
 def _thanks(item=None):
@@ -124,7 +124,7 @@ def create():
             errors = violation.as_errors()
     if errors:
         db.session.rollback()
-        if content and "screenshot" not in errors:
+        if content and content[1] and "screenshot" not in errors:
             errors["screenshot"] = [_("보안을 위해 고른 화면 사진은 다시 골라야 합니다.")]
         return _form_page(request.form, errors, 422)
     target = url_for("feedback.show", public_id=item.public_id)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..clients.models import Client, ConsentPurpose
-from ..core import clock
+from ..core import clock, uploads
 from ..core.db import db, utcnow
 from ..core.rules import RuleViolation
 from ..notifications.service import notify
@@ -369,35 +369,21 @@ def messages(referral: Referral) -> list[ReferralMessage]:
 
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 MAX_ATTACHMENTS = 10
-ATTACHMENT_TYPES = {  # extension -> (content type, leading bytes it must start with, or None)
-    "pdf": ("application/pdf", b"%PDF"),
-    "jpg": ("image/jpeg", b"\xff\xd8\xff"), "jpeg": ("image/jpeg", b"\xff\xd8\xff"),
-    "png": ("image/png", b"\x89PNG"),
-    "hwp": ("application/x-hwp", b"\xd0\xcf\x11\xe0"),
-    "hwpx": ("application/hwp+zip", b"PK"),
-    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", b"PK"),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b"PK"),
-}
+ATTACHMENT_KINDS = uploads.DOCUMENTS
 
 
 def add_attachment(referral: Referral, filename: str, content: bytes, actor) -> ReferralAttachment:
-    """Size- and type-limited; the type is judged by extension and by the file's first bytes."""
+    """Size- and type-limited; the type is judged by the file's content (``core.uploads``)."""
     if side_of(referral) is None:
         abort(404)
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:200]
-    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if not content:
-        raise RuleViolation(_l("첨부할 파일을 고르세요."), field="file")
-    if extension not in ATTACHMENT_TYPES or not content.startswith(ATTACHMENT_TYPES[extension][1]):
-        raise RuleViolation(_l("PDF, 이미지(JPG, PNG), 한글(HWP, HWPX), 워드, 엑셀 파일만 첨부할 수 있습니다."), field="file")
-    if len(content) > MAX_ATTACHMENT_BYTES:
-        raise RuleViolation(_l("파일은 5MB 이하만 첨부할 수 있습니다."), field="file")
+    upload = uploads.check(content, filename, ATTACHMENT_KINDS, field="file", max_bytes=MAX_ATTACHMENT_BYTES,
+                           missing=_l("첨부할 파일을 고르세요."))
     if len(attachments(referral)) >= MAX_ATTACHMENTS:
         raise RuleViolation(_l("첨부 파일은 의뢰당 10개까지입니다."), field="file")
     attachment = ReferralAttachment(
         tenant_id=referral.tenant_id, referral_id=referral.id, receiver_tenant_id=referral.receiver_tenant_id,
-        actor_tenant_id=context.current_tenant_id(), actor_user_id=actor.id, filename=name,
-        content_type=ATTACHMENT_TYPES[extension][0], size=len(content), content=content,
+        actor_tenant_id=context.current_tenant_id(), actor_user_id=actor.id, filename=upload.name or "file",
+        content_type=upload.content_type, size=upload.size, content=content,
     )
     db.session.add(attachment)
     db.session.flush()

@@ -25,7 +25,7 @@ from ..cases import service as cases
 from ..cases.models import NEED_LEVEL_LABELS, Case, CaseStatus
 from ..clients import service as clients
 from ..clients.models import Client
-from ..core import clock, idempotency
+from ..core import clock, idempotency, uploads
 from ..core.access import tenant_member
 from ..core.db import db
 from ..core.forms import parse_form
@@ -83,7 +83,7 @@ def _labels() -> dict:
         "field_options": list(service.SHAREABLE_FIELDS.items()),
         "max_attachment_mb": service.MAX_ATTACHMENT_BYTES // (1024 * 1024),
         "max_attachments": service.MAX_ATTACHMENTS,
-        "attachment_accept": ",".join("." + ext for ext in service.ATTACHMENT_TYPES),
+        "attachment_accept": uploads.accept(service.ATTACHMENT_KINDS),
     }
 
 
@@ -181,8 +181,7 @@ def new():
 
 def _uploaded_files() -> list[tuple[str, bytes]]:
     """The chosen files, each read up to one byte over the limit (enough to refuse it)."""
-    return [(f.filename, f.stream.read(service.MAX_ATTACHMENT_BYTES + 1))
-            for f in request.files.getlist("file") if f and f.filename]
+    return [uploads.read(f, service.MAX_ATTACHMENT_BYTES) for f in request.files.getlist("file") if f and f.filename]
 
 
 def _draft_values(data: dict) -> dict:

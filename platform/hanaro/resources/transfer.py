@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -24,7 +23,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from ..cases.models import NeedDomain
-from ..core import spreadsheets
+from ..core import spreadsheets, uploads
 from ..core.db import db
 from ..core.spreadsheets import UNSAFE_START
 from ..core.spreadsheets import to_csv  # noqa: F401 (the views export through this module)
@@ -43,13 +42,16 @@ MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 1000
 MAX_COLUMNS = 60
 MAX_SCANNED_ROWS = MAX_ROWS * 20  # blank rows included
-MAX_XLSX_UNPACKED = 40 * 1024 * 1024
+# A workbook of MAX_ROWS rows within MAX_BYTES unpacks to a few MB; the limits leave room for
+# that and refuse zip bombs (a 300 kB file whose shared strings unpack to 100+ MB) unopened.
+XLSX_LIMITS = uploads.ArchiveLimits(unpacked=20 * 1024 * 1024, member=20 * 1024 * 1024, members=200, ratio=100)
 # The rows travel from the preview to the confirmation signed in a hidden field, which must stay
 # under the form size limit (Flask's MAX_FORM_MEMORY_SIZE, 500 kB by default).
 MAX_SEALED = 450_000
 SEALED_MAX_AGE = 3600  # seconds
 FILE = "file"
-TOO_BIG = _l("파일이 너무 큽니다. 2MB 이하로 나누어 올리세요.")
+EMPTY = _l("빈 파일입니다. 양식 파일에 자원을 입력해 올리세요.")
+UNPACKS_TOO_BIG = _l("Excel 파일의 압축을 풀면 너무 커서 가져올 수 없습니다. 행을 나누어 여러 파일로 올리세요.")
 TOO_MANY_ROWS = _l("한 번에 %(n)s행까지 가져올 수 있습니다. 파일을 나누어 올리세요.", n=MAX_ROWS)
 WEEKDAY_NAMES = "월화수목금토일"
 LIST_SEPARATOR = re.compile(r"\s*[,，]\s*")
@@ -108,48 +110,34 @@ def _choice_labels() -> dict[str, dict[str, str]]:
 # -- reading a file ----------------------------------------------------------------------------------
 
 def read_table(filename: str, data: bytes) -> list[tuple[int, list[str]]]:
-    """The non-blank rows of an uploaded file, each with its row number as a spreadsheet shows it."""
-    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    if suffix not in ("csv", "xlsx"):
-        raise RuleViolation(_l("CSV 또는 Excel(.xlsx) 파일만 올릴 수 있습니다."), field=FILE)
-    if len(data) > MAX_BYTES:
-        raise RuleViolation(TOO_BIG, field=FILE)
+    """The non-blank rows of an uploaded file (CSV or XLSX by its content), each with its row
+    number as a spreadsheet shows it."""
+    upload = uploads.check(data, filename, uploads.TABLES, field=FILE, max_bytes=MAX_BYTES, missing=EMPTY)
     table = []
-    for number, cells in enumerate(_csv_rows(data) if suffix == "csv" else _xlsx_rows(data), 1):
+    rows = _csv_rows(data) if upload.kind.name == "csv" else _xlsx_rows(data)
+    for number, cells in enumerate(rows, 1):
         cells = [_unescape(cell) for cell in cells]
         if any(cells):
             table.append((number, cells))
         if len(table) > MAX_ROWS + 1 or number > MAX_SCANNED_ROWS:
             raise RuleViolation(TOO_MANY_ROWS, field=FILE)
     if not table:
-        raise RuleViolation(_l("빈 파일입니다. 양식 파일에 자원을 입력해 올리세요."), field=FILE)
+        raise RuleViolation(EMPTY, field=FILE)
     return table
 
 
 def _csv_rows(data: bytes):
-    unreadable = RuleViolation(_l("CSV 파일을 읽을 수 없습니다. 쉼표로 구분된 CSV로 저장했는지 확인하세요."), field=FILE)
-    text = _decode(data)
-    if "\x00" in text:
-        raise unreadable
+    text = uploads.text_of(data)  # checked as text (UTF-8 or CP949) by ``uploads.check``
     try:
         for row in csv.reader(io.StringIO(text, newline="")):
             yield [cell.strip() for cell in row[:MAX_COLUMNS]]
     except csv.Error:
-        raise unreadable from None
-
-
-def _decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else CP949, the encoding Korean Excel saves CSV in."""
-    for encoding in ("utf-8-sig", "cp949"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise RuleViolation(_l("파일의 글자를 읽을 수 없습니다. UTF-8 또는 CP949(엑셀 CSV) 인코딩으로 저장하세요."), field=FILE)
+        raise RuleViolation(_l("CSV 파일을 읽을 수 없습니다. 쉼표로 구분된 CSV로 저장했는지 확인하세요."), field=FILE) from None
 
 
 def _xlsx_rows(data: bytes):
-    unreadable = RuleViolation(_l("Excel 파일을 읽을 수 없습니다. .xlsx 형식으로 저장했는지 확인하세요."), field=FILE)
+    uploads.check_archive(data, XLSX_LIMITS, field=FILE, refusal=UNPACKS_TOO_BIG)
+    unreadable = RuleViolation(uploads.KINDS["xlsx"].unreadable, field=FILE)
     workbook = _open_workbook(data, unreadable)
     try:
         sheets = workbook.worksheets
@@ -165,15 +153,9 @@ def _open_workbook(data: bytes, unreadable: RuleViolation):
     from openpyxl import load_workbook
 
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - any failure to open an uploaded workbook means "unreadable"
         raise unreadable from None
-    if unpacked > MAX_XLSX_UNPACKED:
-        workbook.close()
-        raise RuleViolation(TOO_BIG, field=FILE)
-    return workbook
 
 
 def _cell_text(value) -> str:

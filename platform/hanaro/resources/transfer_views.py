@@ -6,7 +6,7 @@ from flask import Blueprint, Response, flash, jsonify, redirect, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..core import clock, idempotency
+from ..core import clock, idempotency, uploads
 from ..core.access import tenant_member
 from ..core.rules import RuleViolation
 from . import transfer
@@ -68,7 +68,7 @@ def import_preview():
     try:
         if upload is None or not upload.filename:
             raise RuleViolation(_("가져올 파일을 고르세요."), field=transfer.FILE)
-        checked = transfer.preview(transfer.read_table(upload.filename, upload.stream.read(transfer.MAX_BYTES + 1)))
+        checked = transfer.preview(transfer.read_table(*uploads.read(upload, transfer.MAX_BYTES)))
         if not checked.ok:
             return _preview_page(checked)
         submission = idempotency.new_token()
