@@ -22,7 +22,7 @@ there (:func:`timeline`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from flask import abort, has_request_context, url_for
@@ -215,7 +215,33 @@ def timeline(case: Case, category: str | None = None) -> list[TimelineEntry]:
     for source in timeline_sources:
         entries += [e for e in source(case) if category not in TIMELINE_CATEGORIES or e.category == category]
     entries.sort(key=lambda entry: entry.at, reverse=True)
-    return entries
+    return _within_domains(entries, case, visible_need_domains(case.client, case))
+
+
+WITHHELD_DOMAIN_TEXT = _l("건강정보 제공 동의가 없어 볼 수 없습니다.")
+
+
+def _within_domains(entries: list[TimelineEntry], case: Case, visible: frozenset[str]) -> list[TimelineEntry]:
+    """Plan events about a goal in a domain the viewer may not see keep their place on the
+    timeline, but not their text. The events name the goal's domain or the service's description
+    (they were written for the whole team), so they are matched against the case's goals."""
+    hidden_goals = list(db.session.scalars(
+        select(PlanGoal).options(joinedload(PlanGoal.domain), selectinload(PlanGoal.services))
+        .where(PlanGoal.case_id == case.id, PlanGoal.domain_code.not_in(visible))
+    ))
+    if not hidden_goals:
+        return entries
+    names = {g.domain.name for g in hidden_goals}
+    services = {text for g in hidden_goals for s in g.services if (text := _clip(s.description, 80).removesuffix("…"))}
+
+    def withheld(entry: TimelineEntry) -> bool:
+        if entry.kind.startswith("plan.goal_"):
+            return any(entry.summary == name or entry.summary.startswith(f"{name}:") for name in names)
+        if entry.kind.startswith("plan.service_"):
+            return any(entry.summary.startswith(text) for text in services)
+        return False
+
+    return [replace(e, summary=str(WITHHELD_DOMAIN_TEXT)) if withheld(e) else e for e in entries]
 
 
 def _declined_invitations(case: Case) -> list[TimelineEntry]:
@@ -314,11 +340,29 @@ def _require_team(case: Case) -> CaseMember | None:
     return member
 
 
-def health_visible(case: Case) -> bool:
-    """May the active tenant see the client's health information (민감정보) on this case?"""
-    if is_lead(case):
+def visible_need_domains(client: Client | None, case: Case | None = None, viewer_tenant_id: int | None = None,
+                         shared_under: Consent | None = None) -> frozenset[str]:
+    """The need domains (codes) ``viewer_tenant_id`` (the active tenant by default) may see of
+    ``client``: on ``case`` when given, or as the receiver of data shared under ``shared_under``
+    (a referral). The one rule for every screen, fragment and snapshot that shows a domain, a goal,
+    a planned service or an assessed need: sensitive domains (건강, 민감정보) only for the client's
+    owner, the case's lead, or a tenant whose grant (or the consent it receives under) includes
+    health; every other domain for anyone who may see the case or the shared data at all."""
+    domains = need_domains()
+    if _may_see_health(client, case, viewer_tenant_id or _tenant_id(), shared_under):
+        return frozenset(d.code for d in domains)
+    return frozenset(d.code for d in domains if not d.sensitive)
+
+
+def _may_see_health(client: Client | None, case: Case | None, tenant_id: int, shared_under: Consent | None) -> bool:
+    if (client is not None and client.tenant_id == tenant_id) or (case is not None and case.tenant_id == tenant_id):
         return True
-    return case.client is not None and clients.may_see_health(case.client)
+    if shared_under is not None:
+        return shared_under.includes_health
+    if client is None:
+        return False
+    grant = clients.grant_of(client, tenant_id, case_id=case.id if case is not None else None)
+    return bool(grant and grant.includes_health)
 
 
 def case_workers(tenant_id: int | None = None) -> list[User]:
@@ -1197,7 +1241,7 @@ class IntegratedView:
     goals: dict[int, list[PlanGoal]]  # by case id
     notes: list[CaseNote]
     members: dict[int, list[CaseMember]]  # by case id
-    health_visible: bool
+    domains: dict[int, frozenset[str]]  # by case id: the need domains the viewer may see on it
 
     def case_of(self, record) -> Case:
         return next(c for c in self.cases if c.id == record.case_id)
@@ -1235,5 +1279,5 @@ def integrated_view(client: Client) -> IntegratedView:
             .where(CaseNote.case_id.in_(case_ids))
             .order_by(CaseNote.created_at.desc(), CaseNote.id.desc()).limit(200)
         ))
-    health = client.tenant_id == tenant_id or clients.may_see_health(client)
-    return IntegratedView(client, cases, goals, notes, members, health)
+    domains = {c.id: visible_need_domains(client, c) for c in cases}
+    return IntegratedView(client, cases, goals, notes, members, domains)
