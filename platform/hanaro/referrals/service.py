@@ -413,6 +413,16 @@ def attachments(referral: Referral) -> list[ReferralAttachment]:
                                    .order_by(ReferralAttachment.at, ReferralAttachment.id)))
 
 
+def withheld_authors(referral: Referral) -> frozenset[int]:
+    """The tenants whose words on ``referral`` the active tenant may no longer read: for the
+    receiver, once the client data is no longer shared (consent withdrawn or expired), the
+    sender's reason, notes, messages and files, which may hold the same personal data. Each side
+    always reads its own."""
+    if side_of(referral) is Side.RECEIVER and shared_client(referral) is None:
+        return frozenset({referral.tenant_id})
+    return frozenset()
+
+
 def get_attachment_or_404(referral: Referral, public_id: str) -> ReferralAttachment:
     """A file of the referral the active tenant may open. Once the client data is no longer shared
     (consent withdrawn or expired), the receiver cannot open the sender's files either: they may
@@ -425,9 +435,7 @@ def get_attachment_or_404(referral: Referral, public_id: str) -> ReferralAttachm
 
 
 def attachment_readable(referral: Referral, attachment: ReferralAttachment) -> bool:
-    if side_of(referral) is not Side.RECEIVER or attachment.actor_tenant_id == referral.receiver_tenant_id:
-        return side_of(referral) is not None
-    return shared_client(referral) is not None
+    return side_of(referral) is not None and attachment.actor_tenant_id not in withheld_authors(referral)
 
 
 # -- lists ---------------------------------------------------------------------------------------------
