@@ -197,3 +197,21 @@ def test_the_one_rule_decides_per_viewer(app, world):
         assert "health" not in cases.visible_need_domains(client, case, viewer_tenant_id=w.plain.id,
                                                            shared_under=without)
         assert "health" in cases.visible_need_domains(client, case)  # the owner itself
+
+
+def test_the_timeline_counts_high_needs_only_in_the_domains_shown(app, world):
+    """"N차 조사 · 높음 이상 M개 영역": a count that includes health tells what the assessment tab
+    hides (health 높음 here, economy 높음 the only other high need)."""
+    w = world
+    assert "1차 조사 · 높음 이상 2개 영역" in _page(w, _get("/cases/{w.case.public_id}/timeline"), "owner")
+    assert "1차 조사 · 높음 이상 2개 영역" in _page(w, _get("/cases/{w.case.public_id}/timeline"), "health")
+    with app.app_context(), acting_as(w.lead.id, w.users["owner"].id):
+        from hanaro.cases import service as cases
+
+        levels = {f"level_{d.code}": 0 for d in cases.need_domains()}
+        cases.save_assessment(db.session.get(Case, w.case.id), {**levels, "level_economy": 4, "level_safety": 3,
+                                                                "assessed_on": clock.today()}, w.users["owner"])
+        db.session.commit()
+    seen = _page(w, _get("/cases/{w.case.public_id}/timeline?kind=assessment", "timeline-list"), "plain")
+    assert "1차 조사 · 높음 이상 1개 영역" in seen and "1차 조사 · 높음 이상 2개 영역" not in seen
+    assert "2차 조사 · 높음 이상 2개 영역" in seen  # no health in it: told as written

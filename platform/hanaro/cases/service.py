@@ -140,6 +140,7 @@ EVENT_LABELS = {
     "referral.expire": _l("의뢰 기한 만료"),
 }
 TIMELINE_LIMIT = 300
+HIGH_NEED = 3  # 높음: the assessment's timeline entry counts the domains at or above it
 # Other capabilities add their own entries to a case's timeline (e.g. referrals); each source is
 # called with the case and returns TimelineEntry rows the active tenant may see.
 timeline_sources: list = []
@@ -222,14 +223,16 @@ WITHHELD_DOMAIN_TEXT = _l("건강정보 제공 동의가 없어 볼 수 없습�
 
 
 def _within_domains(entries: list[TimelineEntry], case: Case, visible: frozenset[str]) -> list[TimelineEntry]:
-    """Plan events about a goal in a domain the viewer may not see keep their place on the
-    timeline, but not their text. The events name the goal's domain or the service's description
-    (they were written for the whole team), so they are matched against the case's goals."""
+    """The timeline as far as the viewer may see need domains. Its events were written for the
+    whole team, so they are matched against the case's records: plan events about a goal in a
+    hidden domain (they name the domain or the service's description) keep their place but not
+    their text, and an assessment's count of high needs counts only the domains shown."""
     hidden_goals = list(db.session.scalars(
         select(PlanGoal).options(joinedload(PlanGoal.domain), selectinload(PlanGoal.services))
         .where(PlanGoal.case_id == case.id, PlanGoal.domain_code.not_in(visible))
     ))
-    if not hidden_goals:
+    recounted = _assessment_summaries_within(case, visible)
+    if not hidden_goals and not recounted:
         return entries
     names = {g.domain.name for g in hidden_goals}
     services = {text for g in hidden_goals for s in g.services if (text := _clip(s.description, 80).removesuffix("…"))}
@@ -241,7 +244,41 @@ def _within_domains(entries: list[TimelineEntry], case: Case, visible: frozenset
             return any(entry.summary.startswith(text) for text in services)
         return False
 
-    return [replace(e, summary=str(WITHHELD_DOMAIN_TEXT)) if withheld(e) else e for e in entries]
+    shown, version = [], _latest_version(case)
+    for entry in entries:  # newest first: one assessment.saved event per version, counting down
+        if entry.kind == "assessment.saved":
+            entry = replace(entry, summary=recounted[version]) if version in recounted else entry
+            version -= 1
+        shown.append(replace(entry, summary=str(WITHHELD_DOMAIN_TEXT)) if withheld(entry) else entry)
+    return shown
+
+
+def _assessment_summaries_within(case: Case, visible: frozenset[str]) -> dict[int, str]:
+    """{version: its timeline summary counting only ``visible`` domains}, for the versions whose
+    saved count included a high need in a hidden domain."""
+    versions = set(db.session.scalars(
+        select(Assessment.version).join(AssessmentItem, AssessmentItem.assessment_id == Assessment.id)
+        .where(Assessment.case_id == case.id, AssessmentItem.level >= HIGH_NEED,
+               AssessmentItem.domain_code.not_in(visible))
+    ))
+    if not versions:
+        return {}
+    counts = dict.fromkeys(versions, 0)
+    counts.update(db.session.execute(
+        select(Assessment.version, func.count()).join(AssessmentItem, AssessmentItem.assessment_id == Assessment.id)
+        .where(Assessment.case_id == case.id, Assessment.version.in_(versions), AssessmentItem.level >= HIGH_NEED,
+               AssessmentItem.domain_code.in_(visible))
+        .group_by(Assessment.version)
+    ).all())
+    return {v: _assessment_summary(v, n) for v, n in counts.items()}
+
+
+def _latest_version(case: Case) -> int:
+    return db.session.scalar(select(func.max(Assessment.version)).where(Assessment.case_id == case.id)) or 0
+
+
+def _assessment_summary(version: int, high: int) -> str:
+    return str(_l("%(version)s차 조사 · 높음 이상 %(n)s개 영역", version=version, n=high))
 
 
 def _declined_invitations(case: Case) -> list[TimelineEntry]:
@@ -867,8 +904,8 @@ def save_assessment(case: Case, data: dict, actor) -> Assessment:
             level=data[f"level_{domain.code}"], notes=data.get(f"notes_{domain.code}"),
         ))
     db.session.flush()
-    high = sum(1 for key, value in data.items() if key.startswith("level_") and value >= 3)
-    _event(case, "assessment.saved", str(_l("%(version)s차 조사 · 높음 이상 %(n)s개 영역", version=version, n=high)), actor)
+    high = sum(1 for key, value in data.items() if key.startswith("level_") and value >= HIGH_NEED)
+    _event(case, "assessment.saved", _assessment_summary(version, high), actor)
     return assessment
 
 
