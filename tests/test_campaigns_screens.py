@@ -568,3 +568,21 @@ def test_after_consent_is_withdrawn_the_organiser_no_longer_sees_the_nominee(w):
     assert "철회할분" not in page and "정보제공 동의를 철회해" in page and "철회" in page
     assert "(동의 철회)" in text(organiser(w).get(f"/campaigns/{public_id}"))
     assert views() == before  # nothing of the nominee shown, nothing logged
+
+
+def test_after_consent_is_withdrawn_the_organiser_no_longer_reads_the_nomination_reason(w):
+    from hanaro.clients.models import Consent
+
+    public_id = w.campaign()
+    person = w.client(w.a, w.d1, rrn_for(born(1941)), name="사유철회")
+    reason = "아들의 실직으로 석 달째 월세가 밀렸습니다."
+    nomination_id = nomination_id_from(post_nomination(w, w.a, public_id, person, reason=reason))
+    assert reason in text(organiser(w).get(f"/campaigns/nominations/{nomination_id}"))
+    with w.app.app_context(), acting_as(w.a.id, None):
+        consent_id = db.session.scalar(select(Consent.public_id).where(Consent.client_id == person.id))
+    assert nominator(w, w.a).post(f"/clients/{person.public_id}/consents/{consent_id}/withdraw",
+                                  data={"reason": "본인 요청"}).status_code == 303
+    page = text(organiser(w).get(f"/campaigns/nominations/{nomination_id}"))
+    assert reason not in page and "대상자가 동의를 철회하여 내용을 볼 수 없습니다." in page
+    own = text(nominator(w, w.a).get(f"/campaigns/nominations/{nomination_id}"))
+    assert reason in own and "대상자가 동의를 철회하여 내용을 볼 수 없습니다." not in own

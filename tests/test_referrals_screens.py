@@ -308,6 +308,34 @@ def test_withdrawn_consent_hides_the_client_data_and_the_senders_files(app, worl
     assert w.sending.get(f"/referrals/{public_id}/files/{file_id}").status_code == 200
 
 
+def test_withdrawn_consent_hides_the_senders_reason_notes_and_messages_from_the_receiver(app, world):
+    w = world
+    public_id = _sent(w, reason="치매 초기로 혼자 장보기가 어렵습니다.")
+    assert w.sending.post(f"/referrals/{public_id}/messages",
+                          data={"body": "공동현관 비밀번호는 1234입니다.", "submission_token": "wm1"}).status_code == 303
+    assert w.receiving.post(f"/referrals/{public_id}/messages",
+                            data={"body": "수요일 오후에 방문하겠습니다.", "submission_token": "wm2"}).status_code == 303
+    with app.app_context(), acting_as(w.sender.id, w.planner.id):
+        from hanaro.clients import service as clients
+
+        clients.withdraw_consent(db.session.get(Consent, w.consent.id), "본인 요청", _Actor(w.planner.id))
+        db.session.commit()
+    assert w.sending.post(f"/referrals/{public_id}/withdraw", data={"note": "요양병원 입원으로 철회"}).status_code == 303
+    withheld = "대상자의 정보제공 동의가 철회되었거나 만료되어 내용을 볼 수 없습니다."
+    page = _text(w.receiving.get(f"/referrals/{public_id}"))
+    for words in ("치매 초기로 혼자 장보기가 어렵습니다.", "공동현관 비밀번호는 1234입니다.", "요양병원 입원으로 철회"):
+        assert words not in page
+    assert page.count(withheld) >= 4  # reason, withdrawal reason, its history note, the message
+    assert "수요일 오후에 방문하겠습니다." in page  # the receiver's own words stay its own
+    thread = _text(w.receiving.get(f"/referrals/{public_id}", headers={"HX-Request": "true", "HX-Target": "messages"}))
+    assert "공동현관 비밀번호는 1234입니다." not in thread and withheld in thread
+    mine = _text(w.sending.get(f"/referrals/{public_id}"))
+    assert withheld not in mine
+    for words in ("치매 초기로 혼자 장보기가 어렵습니다.", "공동현관 비밀번호는 1234입니다.", "요양병원 입원으로 철회",
+                  "수요일 오후에 방문하겠습니다."):
+        assert words in mine
+
+
 # -- answers ---------------------------------------------------------------------------------------------
 
 def test_the_receiver_answers_step_by_step_and_the_sender_sees_each_change(world):

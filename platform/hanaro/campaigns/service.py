@@ -892,6 +892,13 @@ def nominator_notices(nomination: Nomination) -> list[str]:
     return [flag_reason(f, for_organiser=False) for f in flags_of_nomination(nomination, only_open=True)]
 
 
+def reason_withheld(nomination: Nomination) -> bool:
+    """Once the nominee withdrew consent, the organiser no longer reads the nominating tenant's
+    reason either (it describes the household like the snapshot did); the nominator still does."""
+    return (nomination.client_data_withdrawn_at is not None
+            and nomination.nominator_tenant_id != context.current_tenant_id())
+
+
 def record_organiser_view(nomination: Nomination) -> None:
     """The organiser looked at a nominee's data: the access log gets it like any client view."""
     from ..audit.models import AccessAction

@@ -592,6 +592,7 @@ def _nomination_context(nomination: Nomination, side: Side, errors=None, failed=
     reasons = service.flag_reasons(campaign, flags)
     context_ = {
         "nomination": nomination, "campaign": campaign, "organiser": organiser,
+        "reason_withheld": service.reason_withheld(nomination),
         "flags": [(f, reasons[f.id]) for f in flags if organiser or f.status is FlagStatus.OPEN],
         "dong": _dong_names([nomination.dong_code]).get(nomination.dong_code, nomination.dong_code),
         "actions": states.nomination_actions(nomination.status, campaign.status, side),

@@ -22,7 +22,7 @@ there (:func:`timeline`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from flask import abort, has_request_context, url_for
@@ -140,6 +140,7 @@ EVENT_LABELS = {
     "referral.expire": _l("의뢰 기한 만료"),
 }
 TIMELINE_LIMIT = 300
+HIGH_NEED = 3  # 높음: the assessment's timeline entry counts the domains at or above it
 # Other capabilities add their own entries to a case's timeline (e.g. referrals); each source is
 # called with the case and returns TimelineEntry rows the active tenant may see.
 timeline_sources: list = []
@@ -215,7 +216,69 @@ def timeline(case: Case, category: str | None = None) -> list[TimelineEntry]:
     for source in timeline_sources:
         entries += [e for e in source(case) if category not in TIMELINE_CATEGORIES or e.category == category]
     entries.sort(key=lambda entry: entry.at, reverse=True)
-    return entries
+    return _within_domains(entries, case, visible_need_domains(case.client, case))
+
+
+WITHHELD_DOMAIN_TEXT = _l("건강정보 제공 동의가 없어 볼 수 없습니다.")
+
+
+def _within_domains(entries: list[TimelineEntry], case: Case, visible: frozenset[str]) -> list[TimelineEntry]:
+    """The timeline as far as the viewer may see need domains. Its events were written for the
+    whole team, so they are matched against the case's records: plan events about a goal in a
+    hidden domain (they name the domain or the service's description) keep their place but not
+    their text, and an assessment's count of high needs counts only the domains shown."""
+    hidden_goals = list(db.session.scalars(
+        select(PlanGoal).options(joinedload(PlanGoal.domain), selectinload(PlanGoal.services))
+        .where(PlanGoal.case_id == case.id, PlanGoal.domain_code.not_in(visible))
+    ))
+    recounted = _assessment_summaries_within(case, visible)
+    if not hidden_goals and not recounted:
+        return entries
+    names = {g.domain.name for g in hidden_goals}
+    services = {text for g in hidden_goals for s in g.services if (text := _clip(s.description, 80).removesuffix("…"))}
+
+    def withheld(entry: TimelineEntry) -> bool:
+        if entry.kind.startswith("plan.goal_"):
+            return any(entry.summary == name or entry.summary.startswith(f"{name}:") for name in names)
+        if entry.kind.startswith("plan.service_"):
+            return any(entry.summary.startswith(text) for text in services)
+        return False
+
+    shown, version = [], _latest_version(case)
+    for entry in entries:  # newest first: one assessment.saved event per version, counting down
+        if entry.kind == "assessment.saved":
+            entry = replace(entry, summary=recounted[version]) if version in recounted else entry
+            version -= 1
+        shown.append(replace(entry, summary=str(WITHHELD_DOMAIN_TEXT)) if withheld(entry) else entry)
+    return shown
+
+
+def _assessment_summaries_within(case: Case, visible: frozenset[str]) -> dict[int, str]:
+    """{version: its timeline summary counting only ``visible`` domains}, for the versions whose
+    saved count included a high need in a hidden domain."""
+    versions = set(db.session.scalars(
+        select(Assessment.version).join(AssessmentItem, AssessmentItem.assessment_id == Assessment.id)
+        .where(Assessment.case_id == case.id, AssessmentItem.level >= HIGH_NEED,
+               AssessmentItem.domain_code.not_in(visible))
+    ))
+    if not versions:
+        return {}
+    counts = dict.fromkeys(versions, 0)
+    counts.update(db.session.execute(
+        select(Assessment.version, func.count()).join(AssessmentItem, AssessmentItem.assessment_id == Assessment.id)
+        .where(Assessment.case_id == case.id, Assessment.version.in_(versions), AssessmentItem.level >= HIGH_NEED,
+               AssessmentItem.domain_code.in_(visible))
+        .group_by(Assessment.version)
+    ).all())
+    return {v: _assessment_summary(v, n) for v, n in counts.items()}
+
+
+def _latest_version(case: Case) -> int:
+    return db.session.scalar(select(func.max(Assessment.version)).where(Assessment.case_id == case.id)) or 0
+
+
+def _assessment_summary(version: int, high: int) -> str:
+    return str(_l("%(version)s차 조사 · 높음 이상 %(n)s개 영역", version=version, n=high))
 
 
 def _declined_invitations(case: Case) -> list[TimelineEntry]:
@@ -314,11 +377,29 @@ def _require_team(case: Case) -> CaseMember | None:
     return member
 
 
-def health_visible(case: Case) -> bool:
-    """May the active tenant see the client's health information (민감정보) on this case?"""
-    if is_lead(case):
+def visible_need_domains(client: Client | None, case: Case | None = None, viewer_tenant_id: int | None = None,
+                         shared_under: Consent | None = None) -> frozenset[str]:
+    """The need domains (codes) ``viewer_tenant_id`` (the active tenant by default) may see of
+    ``client``: on ``case`` when given, or as the receiver of data shared under ``shared_under``
+    (a referral). The one rule for every screen, fragment and snapshot that shows a domain, a goal,
+    a planned service or an assessed need: sensitive domains (건강, 민감정보) only for the client's
+    owner, the case's lead, or a tenant whose grant (or the consent it receives under) includes
+    health; every other domain for anyone who may see the case or the shared data at all."""
+    domains = need_domains()
+    if _may_see_health(client, case, viewer_tenant_id or _tenant_id(), shared_under):
+        return frozenset(d.code for d in domains)
+    return frozenset(d.code for d in domains if not d.sensitive)
+
+
+def _may_see_health(client: Client | None, case: Case | None, tenant_id: int, shared_under: Consent | None) -> bool:
+    if (client is not None and client.tenant_id == tenant_id) or (case is not None and case.tenant_id == tenant_id):
         return True
-    return case.client is not None and clients.may_see_health(case.client)
+    if shared_under is not None:
+        return shared_under.includes_health
+    if client is None:
+        return False
+    grant = clients.grant_of(client, tenant_id, case_id=case.id if case is not None else None)
+    return bool(grant and grant.includes_health)
 
 
 def case_workers(tenant_id: int | None = None) -> list[User]:
@@ -823,8 +904,8 @@ def save_assessment(case: Case, data: dict, actor) -> Assessment:
             level=data[f"level_{domain.code}"], notes=data.get(f"notes_{domain.code}"),
         ))
     db.session.flush()
-    high = sum(1 for key, value in data.items() if key.startswith("level_") and value >= 3)
-    _event(case, "assessment.saved", str(_l("%(version)s차 조사 · 높음 이상 %(n)s개 영역", version=version, n=high)), actor)
+    high = sum(1 for key, value in data.items() if key.startswith("level_") and value >= HIGH_NEED)
+    _event(case, "assessment.saved", _assessment_summary(version, high), actor)
     return assessment
 
 
@@ -1197,7 +1278,7 @@ class IntegratedView:
     goals: dict[int, list[PlanGoal]]  # by case id
     notes: list[CaseNote]
     members: dict[int, list[CaseMember]]  # by case id
-    health_visible: bool
+    domains: dict[int, frozenset[str]]  # by case id: the need domains the viewer may see on it
 
     def case_of(self, record) -> Case:
         return next(c for c in self.cases if c.id == record.case_id)
@@ -1235,5 +1316,5 @@ def integrated_view(client: Client) -> IntegratedView:
             .where(CaseNote.case_id.in_(case_ids))
             .order_by(CaseNote.created_at.desc(), CaseNote.id.desc()).limit(200)
         ))
-    health = client.tenant_id == tenant_id or clients.may_see_health(client)
-    return IntegratedView(client, cases, goals, notes, members, health)
+    domains = {c.id: visible_need_domains(client, c) for c in cases}
+    return IntegratedView(client, cases, goals, notes, members, domains)

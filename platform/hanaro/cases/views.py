@@ -90,7 +90,7 @@ class CaseAccess:
     member: CaseMember | None
     writer: bool  # holds the case manager role
     open: bool
-    health_visible: bool
+    domains: frozenset[str]  # the need domains the active tenant may see on this case
 
     @property
     def can_manage(self) -> bool:
@@ -108,7 +108,7 @@ def _access(case) -> CaseAccess:
         member=None if lead else service.my_membership(case),
         writer=_writer(),
         open=case.status is not CaseStatus.CLOSED,
-        health_visible=service.health_visible(case),
+        domains=service.visible_need_domains(case.client, case),
     )
 
 

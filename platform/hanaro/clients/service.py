@@ -367,25 +367,18 @@ def revoke_grants(reason: str, consent_id: int | None = None, case_id: int | Non
     return affected
 
 
-def grant_of(client: Client, tenant_id: int) -> ClientAccessGrant | None:
-    """The active grant through which ``tenant_id`` sees ``client`` (None for the owner)."""
-    return db.session.scalar(
-        select(ClientAccessGrant).where(
-            ClientAccessGrant.client_id == client.id,
-            ClientAccessGrant.grantee_tenant_id == tenant_id,
-            ClientAccessGrant.status == GrantStatus.ACTIVE,
-            or_(ClientAccessGrant.expires_at.is_(None), ClientAccessGrant.expires_at > utcnow()),
-        )
+def grant_of(client: Client, tenant_id: int, case_id: int | None = None) -> ClientAccessGrant | None:
+    """The active grant through which ``tenant_id`` sees ``client`` (None for the owner); with
+    ``case_id``, the one for that case. Of several, one that includes health information."""
+    query = select(ClientAccessGrant).where(
+        ClientAccessGrant.client_id == client.id,
+        ClientAccessGrant.grantee_tenant_id == tenant_id,
+        ClientAccessGrant.status == GrantStatus.ACTIVE,
+        or_(ClientAccessGrant.expires_at.is_(None), ClientAccessGrant.expires_at > utcnow()),
     )
-
-
-def may_see_health(client: Client) -> bool:
-    """Health information (민감정보) needs a grant backed by a consent that includes it."""
-    tenant_id = context.current_tenant_id()
-    if client.tenant_id == tenant_id:
-        return True
-    grant = grant_of(client, tenant_id)
-    return bool(grant and grant.includes_health)
+    if case_id is not None:
+        query = query.where(ClientAccessGrant.case_id == case_id)
+    return db.session.scalar(query.order_by(ClientAccessGrant.includes_health.desc(), ClientAccessGrant.id).limit(1))
 
 
 def new_household_for(client: Client) -> Household:

@@ -152,7 +152,7 @@ def send(referral: Referral, actor, confirm_duplicate: bool = False) -> None:
                                "동의를 먼저 받아 등록하세요.", tenant=receiver.name), field="consent")
     referral.consent_id = consent.id
     referral.consent_expires_on = consent.expires_on
-    referral.shared_client = _snapshot(referral, client, consent.includes_health)
+    referral.shared_client = _snapshot(referral, client, consent)
     referral.sent_at = utcnow()
     _move(referral, "send", actor)
     notify(referral.receiver_tenant_id, kind="referral_received",
@@ -162,7 +162,7 @@ def send(referral: Referral, actor, confirm_duplicate: bool = False) -> None:
            link=_link(referral))
 
 
-def _snapshot(referral: Referral, client: Client, includes_health: bool) -> dict:
+def _snapshot(referral: Referral, client: Client, consent) -> dict:
     """The minimum the sender chose to share, frozen: later edits to the client never reach the
     receiver. Health needs only under a consent that includes health."""
     fields = set(referral.shared_fields)
@@ -181,18 +181,22 @@ def _snapshot(referral: Referral, client: Client, includes_health: bool) -> dict
         region = db.session.get(Region, client.dong_code)
         data["dong"] = region.name if region else client.dong_code
     if "needs" in fields and referral.case_id:
-        data["needs"] = _needs(referral.case_id, includes_health)
+        data["needs"] = _needs(referral, client, consent)
     return data
 
 
-def _needs(case_id: int, includes_health: bool) -> list[dict]:
+def _needs(referral: Referral, client: Client, consent) -> list[dict]:
+    """The assessed needs the receiver may see, decided by the same rule as every case screen."""
     from ..cases import service as cases
 
-    assessment = cases.latest_assessment(cases.case_by_id_or_404(case_id))
+    case = cases.case_by_id_or_404(referral.case_id)
+    assessment = cases.latest_assessment(case)
     if assessment is None:
         return []
+    visible = cases.visible_need_domains(client, case, viewer_tenant_id=referral.receiver_tenant_id,
+                                         shared_under=consent)
     return [{"domain": item.domain.name, "level": item.level} for item in assessment.items
-            if item.level > 0 and (includes_health or not item.domain.sensitive)]
+            if item.level > 0 and item.domain_code in visible]
 
 
 def shared_client(referral: Referral) -> dict | None:
@@ -395,6 +399,16 @@ def attachments(referral: Referral) -> list[ReferralAttachment]:
                                    .order_by(ReferralAttachment.at, ReferralAttachment.id)))
 
 
+def withheld_authors(referral: Referral) -> frozenset[int]:
+    """The tenants whose words on ``referral`` the active tenant may no longer read: for the
+    receiver, once the client data is no longer shared (consent withdrawn or expired), the
+    sender's reason, notes, messages and files, which may hold the same personal data. Each side
+    always reads its own."""
+    if side_of(referral) is Side.RECEIVER and shared_client(referral) is None:
+        return frozenset({referral.tenant_id})
+    return frozenset()
+
+
 def get_attachment_or_404(referral: Referral, public_id: str) -> ReferralAttachment:
     """A file of the referral the active tenant may open. Once the client data is no longer shared
     (consent withdrawn or expired), the receiver cannot open the sender's files either: they may
@@ -407,9 +421,7 @@ def get_attachment_or_404(referral: Referral, public_id: str) -> ReferralAttachm
 
 
 def attachment_readable(referral: Referral, attachment: ReferralAttachment) -> bool:
-    if side_of(referral) is not Side.RECEIVER or attachment.actor_tenant_id == referral.receiver_tenant_id:
-        return side_of(referral) is not None
-    return shared_client(referral) is not None
+    return side_of(referral) is not None and attachment.actor_tenant_id not in withheld_authors(referral)
 
 
 # -- lists ---------------------------------------------------------------------------------------------

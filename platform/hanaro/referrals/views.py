@@ -335,6 +335,8 @@ def _context(referral: Referral, failed=None, errors=None, form=None, duplicates
         "can_reroute": can_write and sender and referral.state in REROUTABLE,
         "shared": shared, "overdue": service.is_overdue(referral),
         "events": service.events(referral), "messages": service.messages(referral),
+        # The other side's words once the client data is no longer shared: a placeholder instead.
+        "withheld": service.withheld_authors(referral),
         "attachments": service.attachments(referral),
         # Once the client data is no longer shared, the receiver cannot open the sender's files either.
         "files_withheld": side is Side.RECEIVER and shared is None,

@@ -229,14 +229,16 @@ def _score(resource, need_domains, dong_code, age, today) -> Match | None:
 NEED_THRESHOLD = 2  # level 2 (보통) and above counts as a need to look for
 
 
-def needs_of_case(case):
-    """The need domains of the case's latest assessment at or above NEED_THRESHOLD."""
+def needs_of_case(case, client):
+    """The need domains of the case's latest assessment at or above NEED_THRESHOLD, as far as the
+    active tenant may see them (a health need only under a consent that includes health)."""
     from ..cases import service as cases
 
     assessment = cases.latest_assessment(case)
     if assessment is None:
         return []
-    return [item.domain for item in assessment.items if item.level >= NEED_THRESHOLD]
+    visible = cases.visible_need_domains(client, case)
+    return [item.domain for item in assessment.items if item.level >= NEED_THRESHOLD and item.domain_code in visible]
 
 
 def client_if_visible(case):

@@ -309,9 +309,9 @@ def for_case(public_id):
     from ..audit.service import record as record_access
     from ..cases import service as cases
     case = cases.get_case_or_404(public_id)
-    needs = search.needs_of_case(case)
     query = (request.args.get("q") or "").strip()[:100]
     client = search.client_if_visible(case)
+    needs = search.needs_of_case(case, client)
     if client is not None:
         record_access(client, AccessAction.VIEW, what="case")
     age = client.age_on(search.clock.today()) if client is not None else None
