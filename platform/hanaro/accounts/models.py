@@ -24,8 +24,11 @@ class User(UserMixin, IdMixin, PublicIdMixin, TimestampMixin, db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     locale: Mapped[str | None] = mapped_column(String(5))
+    # The tenant the user last switched to: where the next sign-in lands (invitations never set it).
+    last_tenant_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tenants.id"))
 
-    memberships: Mapped[list["Membership"]] = relationship(back_populates="user")  # noqa: F821
+    memberships: Mapped[list["Membership"]] = relationship(  # noqa: F821
+        back_populates="user", foreign_keys="Membership.user_id")
 
     def get_id(self) -> str:
         return self.public_id
