@@ -25,7 +25,6 @@ def upgrade():
         batch.add_column(sa.Column("invited_by_user_id", sa.BigInteger(), nullable=True))
         batch.add_column(sa.Column("invited_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True))
-        batch.create_foreign_key("fk_memberships_invited_by_user_id_users", "users", ["invited_by_user_id"], ["id"])
     # Every membership so far was granted at once: its members joined when it was created.
     op.execute("UPDATE memberships SET joined_at = created_at")
     with op.batch_alter_table("users") as batch:
@@ -40,7 +39,6 @@ def downgrade():
     # Pending, declined and cancelled invitations granted nothing: they go with the columns.
     op.execute("DELETE FROM memberships WHERE joined_at IS NULL")
     with op.batch_alter_table("memberships") as batch:
-        batch.drop_constraint("fk_memberships_invited_by_user_id_users", type_="foreignkey")
         for name in ("answered_at", "invited_at", "invited_by_user_id", "invited_email", "invitation_status",
                      "joined_at"):
             batch.drop_column(name)

@@ -27,8 +27,7 @@ class User(UserMixin, IdMixin, PublicIdMixin, TimestampMixin, db.Model):
     # The tenant the user last switched to: where the next sign-in lands (invitations never set it).
     last_tenant_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tenants.id"))
 
-    memberships: Mapped[list["Membership"]] = relationship(  # noqa: F821
-        back_populates="user", foreign_keys="Membership.user_id")
+    memberships: Mapped[list["Membership"]] = relationship(back_populates="user")  # noqa: F821
 
     def get_id(self) -> str:
         return self.public_id

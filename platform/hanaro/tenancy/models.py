@@ -155,13 +155,16 @@ class Membership(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=_joined_now_if_active)
     invitation_status: Mapped[InvitationStatus | None] = mapped_column(enum_column(InvitationStatus, 20))
     invited_email: Mapped[str | None] = mapped_column(String(254))
-    invited_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    # No foreign key, on purpose: a second one to users would make every ``join(Membership)``
+    # from users ambiguous. Users are never deleted, so the id stays valid.
+    invited_by_user_id: Mapped[int | None] = mapped_column(BigId)
     invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     tenant: Mapped[Tenant] = relationship()
-    user: Mapped["User"] = relationship(back_populates="memberships", foreign_keys=[user_id])  # noqa: F821
-    invited_by: Mapped["User | None"] = relationship(foreign_keys=[invited_by_user_id])  # noqa: F821
+    user: Mapped["User"] = relationship(back_populates="memberships")  # noqa: F821
+    invited_by: Mapped["User | None"] = relationship(  # noqa: F821
+        primaryjoin="foreign(Membership.invited_by_user_id) == User.id", viewonly=True)
 
     def has_role(self, *roles: Role) -> bool:
         return any(role.value in self.roles for role in roles)
