@@ -21,7 +21,7 @@ from ..core.db import db, utcnow
 from ..core.rules import RuleViolation
 from . import context
 from .models import InvitationStatus, Membership, RoleChangeAction
-from .service import record_role_change, validated_roles
+from .service import landing_membership, record_role_change, remember_tenant, validated_roles
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +87,19 @@ def accept(user, public_id: str) -> Membership:
     """Active membership with the offered roles, recorded in the tenant's role history as granted
     by the admin who invited. The user's landing tenant does not change."""
     membership = invitation_of_or_404(user, public_id)
+    _keep_landing_tenant(user)
     with _answering_for_inviting_tenant(membership, user, "accept"):
         membership.make_active()
         record_role_change(membership, RoleChangeAction.GRANTED, [], membership.invited_by)
     return membership
+
+
+def _keep_landing_tenant(user) -> None:
+    """A user who never switched lands in their first membership; the new one might sort
+    before it. Pin where they land today, so accepting does not move it."""
+    landing = landing_membership(user)
+    if user.last_tenant_id is None and landing is not None:
+        remember_tenant(user, landing)
 
 
 def decline(user, public_id: str) -> Membership:
