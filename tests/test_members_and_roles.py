@@ -55,7 +55,7 @@ def _invitation_id(page: str) -> str:
 def _normalised(body: str, *replacements) -> str:
     for old, new in replacements:
         body = body.replace(old, new)
-    body = re.sub(r'(name="csrf[-_]token" (?:value|content)=")[^"]+', r"\1X", body)
+    body = re.sub(r'(name="(?:csrf[-_]token|submission_token)" (?:value|content)=")[^"]+', r"\1X", body)
     return re.sub(r"/admin/members/[A-Za-z0-9_-]+", "/admin/members/ID", body)
 
 
@@ -203,6 +203,28 @@ def test_inviting_twice_or_inviting_a_member_is_refused_not_duplicated(app, clie
 
 def _heading(page: str) -> str:
     return page.split("<h1>")[1].split("</h1>")[0]
+
+
+def test_a_double_submitted_invitation_is_sent_once(app, client, make):
+    tenant, _ = _admin_client(client, make)
+    data = {"email": "double@test.example", "display_name": "두번클릭", "initial_password": "long-enough-1",
+            "roles": ["viewer"], "submission_token": "same-token"}
+    assert client.post("/admin/members", data=data).status_code == 303
+    again = client.post("/admin/members", data=data)
+    assert again.status_code == 303 and again.location.endswith("/admin/members")
+    with app.app_context(), acting_as(tenant.id, None):
+        assert len(db.session.scalars(select(Membership)).all()) == 2
+
+
+def test_pending_invitations_show_in_the_notifications_inbox_and_the_header(app, client, make):
+    tenant, _ = _admin_client(client, make)
+    person = make.member(make.tenant())
+    make.invitation(person, tenant)
+    person_client = app.test_client()
+    login(person_client, person.email)
+    inbox = person_client.get("/notifications").get_data(as_text=True)
+    assert "받은 기관 초대" in inbox and tenant.name in inbox and "/accept" in inbox
+    assert 'id="invitations-link"' in inbox
 
 
 def test_sign_in_lands_in_the_tenant_last_switched_to(app, client, make):

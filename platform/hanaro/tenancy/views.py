@@ -110,15 +110,21 @@ def members():
 @tenant_member(Role.TENANT_ADMIN)
 def add_member():
     """Invites; the answer is the same whether or not the e-mail has an account."""
+    previous = idempotency.previous_result()
+    if previous:
+        return redirect(previous, code=303)
     data, errors = parse_form(AddMemberForm())
     if errors:
         return _members_page(request.form, errors, 422)
+    if not idempotency.claim():
+        return redirect(url_for("tenancy.members"), code=303)
     try:
         membership = invitations.invite(
             data["email"], data["display_name"], data["initial_password"], data["roles"], current_user
         )
     except RuleViolation as violation:
         return _members_page(request.form, violation.as_errors(), 422)
+    idempotency.record_result(url_for("tenancy.members"))
     flash(_("%(email)s 주소로 초대를 보냈습니다. 받은 사람이 수락하면 구성원이 됩니다.",
             email=membership.invited_email), "success")
     return redirect(url_for("tenancy.members"), code=303)
