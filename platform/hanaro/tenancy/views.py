@@ -67,7 +67,7 @@ def accept_invitation(public_id):
         flash(violation.message, "error")
         return redirect(url_for("tenancy.my_invitations"), code=303)
     flash(_("%(name)s의 구성원이 되었습니다.", name=membership.tenant.name), "success")
-    return redirect(url_for("tenancy.my_invitations"), code=303)
+    return redirect(url_for("home.index"), code=303)
 
 
 @bp.post("/invitations/<public_id>/decline")
@@ -79,7 +79,7 @@ def decline_invitation(public_id):
         flash(violation.message, "error")
         return redirect(url_for("tenancy.my_invitations"), code=303)
     flash(_("%(name)s의 초대를 거절했습니다.", name=membership.tenant.name), "info")
-    return redirect(url_for("tenancy.my_invitations"), code=303)
+    return redirect(url_for("home.index"), code=303)
 
 
 # -- members and roles ---------------------------------------------------------------------------
