@@ -46,6 +46,7 @@ def test_admin_invites_a_new_person_who_becomes_a_member_only_by_accepting(app, 
     assert tenant.name in person.get("/").get_data(as_text=True).split("<h1>")[1]
     page = client.get("/admin/members").get_data(as_text=True)
     assert "박신입" in page and "초대 대기" not in page
+    assert "구성원 초대가 수락되었습니다." in client.get("/notifications").get_data(as_text=True)
 
 
 def _invitation_id(page: str) -> str:
@@ -156,6 +157,8 @@ def test_declining_grants_nothing_and_the_admin_sees_it_declined(app, client, ma
     assert person_client.post(f"/invitations/{public_id}/accept").status_code == 303  # refused, with a reason
     page = client.get("/admin/members").get_data(as_text=True)
     assert "거절" in page and "거절할사람" not in page
+    inbox = client.get("/notifications").get_data(as_text=True)
+    assert "구성원 초대가 거절되었습니다." in inbox and "거절할사람" not in inbox
     assert _changes(app, tenant) == []
     with app.app_context(), acting_as(tenant.id, None):
         assert db.session.scalar(select(Membership).where(Membership.user_id == person.id)).active is False

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 
-from flask import abort
+from flask import abort, has_request_context, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -19,6 +19,7 @@ from ..accounts import service as accounts
 from ..accounts.models import User
 from ..core.db import db, utcnow
 from ..core.rules import RuleViolation
+from ..notifications.service import notify
 from . import context
 from .models import InvitationStatus, Membership, RoleChangeAction
 from .service import landing_membership, record_role_change, remember_tenant, validated_roles
@@ -91,6 +92,7 @@ def accept(user, public_id: str) -> Membership:
     with _answering_for_inviting_tenant(membership, user, "accept"):
         membership.make_active()
         record_role_change(membership, RoleChangeAction.GRANTED, [], membership.invited_by)
+        _tell_the_inviting_tenant(membership, _l("구성원 초대가 수락되었습니다."))
     return membership
 
 
@@ -106,7 +108,16 @@ def decline(user, public_id: str) -> Membership:
     membership = invitation_of_or_404(user, public_id)
     with _answering_for_inviting_tenant(membership, user, "decline"):
         membership.invitation_status, membership.answered_at = InvitationStatus.DECLINED, utcnow()
+        _tell_the_inviting_tenant(membership, _l("구성원 초대가 거절되었습니다."))
     return membership
+
+
+def _tell_the_inviting_tenant(membership: Membership, title) -> None:
+    """The inviting tenant's admins hear of the answer in 알림. The notice names nobody (titles
+    are e-mailed); the member list shows the e-mail they typed."""
+    link = url_for("tenancy.member", public_id=membership.public_id) if has_request_context() else None
+    notify(membership.tenant_id, "member_invitation_answered", str(title),
+           body=str(_l("구성원 관리에서 초대 상태를 확인하세요.")), link=link)
 
 
 @contextmanager
