@@ -125,7 +125,8 @@ def _answering_for_inviting_tenant(membership: Membership, user, action: str):
     """The answer changes a row the inviting tenant owns, while the user acts for no tenant or
     another one; the policy lets the user read that row, not write it. So the answer, and only
     it, is written acting as the inviting tenant: inside this block, for this row (locked, and
-    checked to be still pending) and its role-change record, and logged.
+    checked to be still pending), its role-change record and the notice to the tenant's admins,
+    and logged.
     (A policy rule letting the invited user update just the answer would make this unnecessary.)"""
     db.session.flush()  # whatever the request changed so far is written under its own context
     log.info("membership invitation %s: user %s answers (%s) acting as tenant %s",
