@@ -77,6 +77,21 @@ class Factory:
             db.session.commit()
             return membership
 
+    def invitation(self, user, tenant, roles=("case_manager",), inviter=None):
+        """A pending invitation of ``user`` into ``tenant`` (grants nothing until accepted)."""
+        from hanaro.core.db import utcnow
+        from hanaro.tenancy.models import InvitationStatus
+
+        with self.app.app_context(), acting_as(tenant.id, None):
+            membership = Membership(
+                user_id=user.id, roles=list(roles), active=False,
+                invitation_status=InvitationStatus.PENDING, invited_email=user.email,
+                invited_by_user_id=inviter.id if inviter else None, invited_at=utcnow(),
+            )
+            db.session.add(membership)
+            db.session.commit()
+            return membership
+
     def member(self, tenant, roles=("case_manager",), **user_kwargs):
         """A new user with a membership in ``tenant``."""
         user = self.user(**user_kwargs)

@@ -14,6 +14,10 @@ from .test_access_rules import OBJECT_ROUTE
 COVERED = {
     "tenancy.member": ("GET", lambda o: {"public_id": o["membership"].public_id}),
     "tenancy.revoke_member": ("POST", lambda o: {"public_id": o["membership"].public_id}),
+    # A's pending invitation of someone else: B's admin may neither cancel it nor answer it.
+    "tenancy.cancel_invitation": ("POST", lambda o: {"public_id": o["invitation"].public_id}),
+    "tenancy.accept_invitation": ("POST", lambda o: {"public_id": o["invitation"].public_id}),
+    "tenancy.decline_invitation": ("POST", lambda o: {"public_id": o["invitation"].public_id}),
     "tenancy.agreement": ("GET", lambda o: {"public_id": o["agreement"].public_id}),
     "tenancy.revoke_agreement": ("POST", lambda o: {"public_id": o["agreement"].public_id}),
     "clients.show": ("GET", lambda o: {"public_id": o["client"].public_id}),
@@ -131,6 +135,7 @@ def two_tenants(app, make):
     a_admin = make.member(a, roles=["tenant_admin", "case_manager"], name="가관리자")
     a_member = make.user(name="가구성원비밀")
     membership = make.membership(a_member, a, roles=["case_manager"])
+    invitation = make.invitation(make.user(name="가초대비밀"), a, roles=["tenant_admin"], inviter=a_admin)
     third = make.tenant(name="다기관")
     agreement = make.agreement(a, third)
     client = make.client(a, name="가대상자비밀")
@@ -143,7 +148,7 @@ def two_tenants(app, make):
 
     with make.as_tenant(a):
         notification = notify(a.id, "referral_received", "가기관비밀알림")
-    return {"a": a, "b": b, "a_admin": a_admin, "b_admin": b_admin, "membership": membership,
+    return {"a": a, "b": b, "a_admin": a_admin, "b_admin": b_admin, "membership": membership, "invitation": invitation,
             "agreement": agreement, "client": client, "consent": consent, "resource": resource, **case_objects,
             "notification": notification, **_referral_objects(app, make, a, a_admin, client, case_objects["case"], third),
             **_care_meeting_objects(app, make, a, a_admin, case_objects["case"], third),
@@ -153,7 +158,7 @@ def two_tenants(app, make):
             **_oversight_records(app, a, a_admin, oversight["oversight_facility"]),
             "campaign": (campaign := _campaign(app, a, a_admin, third)),
             **_campaign_nomination(app, make, a, a_admin, campaign, third),
-            "secret_words": ["가구성원비밀", "다기관", "시험 협약", "가대상자비밀", "동의서-001", "생계 안정",
+            "secret_words": ["가구성원비밀", "가초대비밀", "다기관", "시험 협약", "가대상자비밀", "동의서-001", "생계 안정",
                              "가기관 내부 메모",
                              "가기관비밀자원", "가담당자비밀", "가기관비밀알림",
                              "가기관비밀의뢰", "가기관비밀사유", "가기관비밀메시지", "가기관비밀첨부",
@@ -414,7 +419,7 @@ def test_another_tenant_gets_404_and_nothing_leaks(app, client, two_tenants, end
     assert _state_of(app, two_tenants) == UNCHANGED
 
 
-UNCHANGED = {"membership_active": True, "agreement_revoked": False, "client_name": "가대상자비밀",
+UNCHANGED = {"membership_active": True, "invitation": (False, "pending"), "agreement_revoked": False, "client_name": "가대상자비밀",
              "vital_status": "alive", "consents": 2, "consent_withdrawn": False, "resource_scope": "private",
              "resource_changes": 1, "notification_read": False,
              "referrals": 1, "referral_state": "sent", "referral_events": 1, "referral_messages": 1, "referral_files": 1, **OVERSIGHT_UNCHANGED,
@@ -436,6 +441,8 @@ def _state_of(app, objects):
         consent = db.session.get(Consent, objects["consent"].id)
         return {
             "membership_active": db.session.get(Membership, objects["membership"].id).active,
+            "invitation": (lambda m: (m.active, m.invitation_status.value))(
+                db.session.get(Membership, objects["invitation"].id)),
             "agreement_revoked": db.session.get(SharingAgreement, objects["agreement"].id).revoked_at is not None,
             "client_name": client.name,
             "vital_status": client.vital_status.value,

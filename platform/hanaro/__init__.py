@@ -193,6 +193,7 @@ def _register_template_context(app: Flask) -> None:
             "active_tenant": g.get("active_tenant"),
             "active_membership": g.get("membership"),
             "switchable_memberships": g.get("memberships", []) if signed_in else [],
+            "pending_invitations": g.get("invitations", []) if signed_in else [],
             "nav_items": nav_items_for(current_user, g.get("membership")) if signed_in else [],
             "unread_notifications": _unread_count() if g.get("membership") else 0,
             "current_locale": _select_locale(),

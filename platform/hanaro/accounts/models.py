@@ -22,6 +22,8 @@ class User(UserMixin, IdMixin, PublicIdMixin, TimestampMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     locale: Mapped[str | None] = mapped_column(String(5))
+    # The tenant the user last switched to: where the next sign-in lands (invitations never set it).
+    last_tenant_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tenants.id"))
 
     memberships: Mapped[list["Membership"]] = relationship(back_populates="user")  # noqa: F821
 

@@ -70,7 +70,7 @@ def _begin_session(user) -> None:
     session.clear()  # a fresh session: nothing from before sign-in survives
     if lang:
         session["lang"] = lang
-    membership = tenancy.active_membership(user, None)
+    membership = tenancy.landing_membership(user)
     session["sid"] = service.start_session(user, membership.tenant_id if membership else None)
 
 

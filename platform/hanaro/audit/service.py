@@ -208,11 +208,12 @@ def filter_from_form(data: dict) -> LogFilter:
 
 
 def member_choices() -> list[tuple[str, str]]:
-    """Everyone who is or was a member of the active tenant: (user public id, name)."""
+    """Everyone who is or was a member of the active tenant: (user public id, name). Invited
+    people who never joined are not the tenant's to name."""
     rows = db.session.execute(
         select(User.public_id, User.display_name, User.email)
         .join(Membership, Membership.user_id == User.id)
-        .where(Membership.tenant_id == context.current_tenant_id())
+        .where(Membership.tenant_id == context.current_tenant_id(), Membership.joined_at.is_not(None))
         .order_by(User.display_name, User.id)
     )
     return [(public_id, f"{name} ({email})") for public_id, name, email in rows]
@@ -222,7 +223,8 @@ def member_user_id(user_public_id: str) -> int | None:
     return db.session.scalar(
         select(User.id)
         .join(Membership, Membership.user_id == User.id)
-        .where(User.public_id == user_public_id, Membership.tenant_id == context.current_tenant_id())
+        .where(User.public_id == user_public_id, Membership.tenant_id == context.current_tenant_id(),
+               Membership.joined_at.is_not(None))
         .limit(1)
     )
 

@@ -32,7 +32,7 @@ def activate_tenant_for_request():
         g.tenancy_token = tenancy_context.activate(None)
         return
     user_session = g.user_session
-    g.memberships = tenancy.memberships_of(current_user)
+    g.memberships, g.invitations = tenancy.memberships_and_invitations_of(current_user)
     membership = tenancy.pick_membership(g.memberships, user_session.active_tenant_id)
     if membership is None and user_session.active_tenant_id is not None:
         user_session.active_tenant_id = None  # membership ended since: fall back to none

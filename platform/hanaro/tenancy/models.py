@@ -109,9 +109,36 @@ ROLE_LABELS = {
 }
 
 
+class InvitationStatus(enum.StrEnum):
+    PENDING = "pending"  # offered, not answered: grants nothing
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"  # withdrawn by the tenant before an answer
+
+
+INVITATION_STATUS_LABELS = {
+    InvitationStatus.PENDING: _l("초대 대기"),
+    InvitationStatus.ACCEPTED: _l("수락"),
+    InvitationStatus.DECLINED: _l("거절"),
+    InvitationStatus.CANCELLED: _l("초대 취소"),
+}
+
+
+def _joined_now_if_active(insert_context):
+    """A membership created active (by the registry, or in a test) was joined right away; an
+    invitation has not been joined until accepted."""
+    return utcnow() if insert_context.get_current_parameters().get("active", True) else None
+
+
 class Membership(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     """A user's roles in one tenant. The user sees their own memberships from any tenant
-    (for the tenant switcher); everything else about them belongs to the tenant."""
+    (for the tenant switcher and their invitations); everything else about them belongs to
+    the tenant.
+
+    Only ``active`` grants anything. A tenant admin adds people by invitation: the row waits
+    with ``invitation_status`` pending (inactive) until the person accepts. Until then the
+    tenant knows only the e-mail it typed (``invited_email``), never whether it had an account
+    or whose it is; ``joined_at`` says the person has been a member at some point."""
 
     __tablename__ = "memberships"
     __visibility__ = Visibility(read=(Owner(), UserIs("user_id")))
@@ -125,12 +152,44 @@ class Membership(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=_joined_now_if_active)
+    invitation_status: Mapped[InvitationStatus | None] = mapped_column(enum_column(InvitationStatus, 20))
+    invited_email: Mapped[str | None] = mapped_column(String(254))
+    # No foreign key, on purpose: a second one to users would make every ``join(Membership)``
+    # from users ambiguous. Users are never deleted, so the id stays valid.
+    invited_by_user_id: Mapped[int | None] = mapped_column(BigId)
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     tenant: Mapped[Tenant] = relationship()
     user: Mapped["User"] = relationship(back_populates="memberships")  # noqa: F821
+    invited_by: Mapped["User | None"] = relationship(  # noqa: F821
+        primaryjoin="foreign(Membership.invited_by_user_id) == User.id", viewonly=True)
 
     def has_role(self, *roles: Role) -> bool:
         return any(role.value in self.roles for role in roles)
+
+    @property
+    def is_invitation(self) -> bool:
+        """An unanswered, declined or cancelled invitation: the tenant sees the e-mail only."""
+        return self.invitation_status in (
+            InvitationStatus.PENDING, InvitationStatus.DECLINED, InvitationStatus.CANCELLED)
+
+    @property
+    def is_pending(self) -> bool:
+        return self.invitation_status is InvitationStatus.PENDING
+
+    @property
+    def invitation_label(self) -> str:
+        return str(INVITATION_STATUS_LABELS[self.invitation_status]) if self.invitation_status else ""
+
+    def make_active(self) -> None:
+        """The person is a member from now on (accepted, or declared by the tenant registry)."""
+        now = utcnow()
+        self.active = True
+        self.joined_at = self.joined_at or now
+        if self.is_pending:
+            self.invitation_status, self.answered_at = InvitationStatus.ACCEPTED, now
 
     @property
     def role_labels(self) -> list[str]:

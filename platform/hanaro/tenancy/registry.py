@@ -294,7 +294,8 @@ def _apply_membership(tenant, user, roles, report) -> None:
         report.count(report.created, "memberships")
     elif membership.roles != roles or not membership.active:
         before = [] if not membership.active else list(membership.roles)
-        membership.roles, membership.active = roles, True
+        membership.roles = roles
+        membership.make_active()  # the registry declares its people members (an open invitation is settled)
         db.session.add(RoleChange(user_id=user.id, action=RoleChangeAction.CHANGED, roles_before=before, roles_after=roles))
         report.count(report.updated, "memberships")
     db.session.flush()

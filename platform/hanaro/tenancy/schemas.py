@@ -14,7 +14,9 @@ class SwitchTenantForm(FormSchema):
 class AddMemberForm(FormSchema):
     email = fields.String(required=True, validate=[email(), length(max=254)])
     display_name = fields.String(required=True, validate=length(min=1, max=100))
-    initial_password = fields.String(load_default=None, validate=length(min=10, max=200))
+    # Required for every invitation, used only when the e-mail has no account yet: asking for it
+    # only then would tell the admin whether the person already has one.
+    initial_password = fields.String(required=True, validate=length(min=10, max=200))
     roles = fields.List(
         fields.String(validate=one_of(ROLE_VALUES)),
         required=True,

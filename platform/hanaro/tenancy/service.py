@@ -5,7 +5,7 @@ from datetime import date
 
 from flask import abort
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from ..core import clock
@@ -13,6 +13,7 @@ from ..core.db import db, utcnow
 from ..core.rules import RuleViolation
 from . import context
 from .models import (
+    InvitationStatus,
     Membership,
     Role,
     RoleChange,
@@ -24,22 +25,43 @@ from .models import (
 
 # -- memberships and the active tenant -------------------------------------------------------
 
-def memberships_of(user) -> list[Membership]:
-    """The user's own active memberships in active tenants, visible from any tenant."""
+def memberships_and_invitations_of(user) -> tuple[list[Membership], list[Membership]]:
+    """The user's own active memberships and pending invitations in active tenants, visible
+    from any tenant, in one query (every page shows both in its header)."""
     with context.acting_as(context.current_tenant_id(), user.id):
         rows = db.session.scalars(
             select(Membership)
             .join(Membership.tenant)
             .options(contains_eager(Membership.tenant))
-            .where(Membership.user_id == user.id, Membership.active.is_(True), Tenant.active.is_(True))
+            .where(
+                Membership.user_id == user.id,
+                Tenant.active.is_(True),
+                or_(Membership.active.is_(True), Membership.invitation_status == InvitationStatus.PENDING),
+            )
             .order_by(Tenant.name)
         ).all()
-    return list(rows)
+    return [m for m in rows if m.active], [m for m in rows if not m.active]
+
+
+def memberships_of(user) -> list[Membership]:
+    """The user's own active memberships in active tenants: only these grant anything."""
+    return memberships_and_invitations_of(user)[0]
 
 
 def active_membership(user, tenant_id: int | None) -> Membership | None:
     """The membership to act under: the requested tenant's if still valid, else the first."""
     return pick_membership(memberships_of(user), tenant_id)
+
+
+def landing_membership(user) -> Membership | None:
+    """Where a sign-in lands: the tenant the user last switched to, while they are still a
+    member there, else their first membership. Accepting an invitation never changes it."""
+    return active_membership(user, user.last_tenant_id)
+
+
+def remember_tenant(user, membership: Membership) -> None:
+    """The user switched to (works in) ``membership``'s tenant: their next sign-in lands there."""
+    user.last_tenant_id = membership.tenant_id
 
 
 def pick_membership(memberships: list[Membership], tenant_id: int | None) -> Membership | None:
@@ -79,7 +101,7 @@ def get_membership_or_404(public_id: str) -> Membership:
     return membership
 
 
-def _record_role_change(membership, action, before, actor) -> None:
+def record_role_change(membership, action, before, actor) -> None:
     db.session.add(
         RoleChange(
             user_id=membership.user_id,
@@ -91,37 +113,15 @@ def _record_role_change(membership, action, before, actor) -> None:
     )
 
 
-def _validated_roles(roles) -> list[str]:
+def validated_roles(roles) -> list[str]:
     values = sorted({Role(r).value for r in roles})
     if not values:
         raise RuleViolation(_l("역할을 하나 이상 고르세요."), field="roles")
     return values
 
 
-def grant_membership(user, roles, actor) -> Membership:
-    """Give ``user`` roles in the active tenant (re-activating a former membership)."""
-    roles = _validated_roles(roles)
-    membership = db.session.scalar(
-        select(Membership).where(
-            Membership.user_id == user.id, Membership.tenant_id == context.current_tenant_id()
-        )
-    )
-    if membership is not None and membership.active:
-        raise RuleViolation(_l("이미 이 기관의 구성원입니다."), field="email")
-    before = []
-    if membership is None:
-        membership = Membership(user=user, roles=roles)
-        db.session.add(membership)
-    else:
-        membership.roles, membership.active = roles, True
-    db.session.flush()
-    _record_role_change(membership, RoleChangeAction.GRANTED, before, actor)
-    db.session.flush()
-    return membership
-
-
 def change_roles(membership, roles, actor) -> None:
-    roles = _validated_roles(roles)
+    roles = validated_roles(roles)
     if not membership.active:
         raise RuleViolation(_l("비활성화된 구성원의 역할은 바꿀 수 없습니다."))
     if membership.user_id == actor.id and Role.TENANT_ADMIN.value not in roles:
@@ -130,7 +130,7 @@ def change_roles(membership, roles, actor) -> None:
     if before == roles:
         return
     membership.roles = roles
-    _record_role_change(membership, RoleChangeAction.CHANGED, before, actor)
+    record_role_change(membership, RoleChangeAction.CHANGED, before, actor)
     db.session.flush()
 
 
@@ -140,7 +140,7 @@ def revoke_membership(membership, actor) -> None:
     _refuse_last_admin_removal(membership)
     before = list(membership.roles)
     membership.active = False
-    _record_role_change(membership, RoleChangeAction.REVOKED, before, actor)
+    record_role_change(membership, RoleChangeAction.REVOKED, before, actor)
     db.session.flush()
 
 

@@ -6,13 +6,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..accounts import service as accounts
-from ..accounts.models import User
 from ..core.access import operator_only, signed_in, tenant_member
 from ..core.db import db
 from ..core import idempotency
 from ..core.forms import parse_form
-from . import service
+from . import invitations, service
 from .models import RECORD_KIND_LABELS, ROLE_LABELS, TENANT_KIND_LABELS, Region, Role
 from .schemas import (
     AddMemberForm,
@@ -47,7 +45,40 @@ def switch_tenant():
     if membership is None:
         abort(404)
     g.user_session.active_tenant_id = membership.tenant_id
+    service.remember_tenant(current_user, membership)
     flash(_("작업 기관을 바꿨습니다: %(name)s", name=membership.tenant.name), "success")
+    return redirect(url_for("home.index"), code=303)
+
+
+# -- the signed-in person's invitations ---------------------------------------------------------
+
+@bp.get("/invitations")
+@signed_in
+def my_invitations():
+    return render_template("tenancy/invitations.html")
+
+
+@bp.post("/invitations/<public_id>/accept")
+@signed_in
+def accept_invitation(public_id):
+    try:
+        membership = invitations.accept(current_user, public_id)
+    except RuleViolation as violation:
+        flash(violation.message, "error")
+        return redirect(url_for("tenancy.my_invitations"), code=303)
+    flash(_("%(name)s의 구성원이 되었습니다.", name=membership.tenant.name), "success")
+    return redirect(url_for("home.index"), code=303)
+
+
+@bp.post("/invitations/<public_id>/decline")
+@signed_in
+def decline_invitation(public_id):
+    try:
+        membership = invitations.decline(current_user, public_id)
+    except RuleViolation as violation:
+        flash(violation.message, "error")
+        return redirect(url_for("tenancy.my_invitations"), code=303)
+    flash(_("%(name)s의 초대를 거절했습니다.", name=membership.tenant.name), "info")
     return redirect(url_for("home.index"), code=303)
 
 
@@ -78,27 +109,37 @@ def members():
 @bp.post("/admin/members")
 @tenant_member(Role.TENANT_ADMIN)
 def add_member():
+    """Invites; the answer is the same whether or not the e-mail has an account."""
+    previous = idempotency.previous_result()
+    if previous:
+        return redirect(previous, code=303)
     data, errors = parse_form(AddMemberForm())
     if errors:
         return _members_page(request.form, errors, 422)
-    user = accounts.find_user_by_email(data["email"])
-    if user is None:
-        if not data.get("initial_password"):
-            return _members_page(
-                request.form, {"initial_password": [_("새 계정에는 초기 비밀번호가 필요합니다.")]}, 422
-            )
-        user = User(
-            email=accounts.normalise_email(data["email"]),
-            display_name=data["display_name"],
-            password_hash=accounts.hash_password(data["initial_password"]),
-        )
-        db.session.add(user)
-        db.session.flush()
+    if not idempotency.claim():
+        return redirect(url_for("tenancy.members"), code=303)
     try:
-        service.grant_membership(user, data["roles"], current_user)
+        membership = invitations.invite(
+            data["email"], data["display_name"], data["initial_password"], data["roles"], current_user
+        )
     except RuleViolation as violation:
         return _members_page(request.form, violation.as_errors(), 422)
-    flash(_("%(name)s 님을 구성원으로 추가했습니다.", name=user.display_name), "success")
+    idempotency.record_result(url_for("tenancy.members"))
+    flash(_("%(email)s 주소로 초대를 보냈습니다. 받은 사람이 수락하면 구성원이 됩니다.",
+            email=membership.invited_email), "success")
+    return redirect(url_for("tenancy.members"), code=303)
+
+
+@bp.post("/admin/members/<public_id>/cancel")
+@tenant_member(Role.TENANT_ADMIN)
+def cancel_invitation(public_id):
+    membership = service.get_membership_or_404(public_id)
+    try:
+        invitations.cancel(membership)
+    except RuleViolation as violation:
+        flash(violation.message, "error")
+        return redirect(url_for("tenancy.member", public_id=public_id), code=303)
+    flash(_("초대를 취소했습니다."), "success")
     return redirect(url_for("tenancy.members"), code=303)
 
 
