@@ -1,6 +1,8 @@
 """Form and JSON input through marshmallow, with Korean messages next to each field."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import request
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
@@ -26,6 +28,13 @@ def install_korean_messages() -> None:
 
 def one_of(choices, labels=None):
     return validate.OneOf(choices, labels=labels, error=_l("목록에 있는 값을 고르세요."))
+
+
+def plausible_date():
+    """Dates a search can ask for: far enough from date.min/max that a day or a time zone added to
+    them stays a date."""
+    return validate.Range(min=date(1900, 1, 1), max=date(2999, 12, 31),
+                          error=_l("1900-01-01부터 2999-12-31 사이의 날짜를 입력하세요."))
 
 
 def email():
