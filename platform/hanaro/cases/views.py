@@ -682,9 +682,13 @@ def _filters(values: dict) -> service.CaseFilters:
 @bp.route("", methods=["GET", "POST"])
 @tenant_member(*READ)
 def index():
-    """Searching posts the form, so client names never end up in URLs or server logs. Case
+    """Searching posts the form, so client names never end up in URLs or server logs (GET ignores
+    ``q``; the filters without personal data still work as links). Case
     managers start on their own cases; viewers, who have none, on the tenant's."""
-    values = request.values.to_dict()
+    if request.method == "POST":
+        values = request.form.to_dict()
+    else:  # a name or resident number typed into a URL is neither searched nor echoed
+        values = {key: value for key, value in request.args.items() if key != "q"}
     values.setdefault("scope", "mine" if _writer() else "tenant")
     filters = _filters(values)
     page = service.list_cases(filters, current_user)
