@@ -82,6 +82,15 @@ def parse_form(schema: Schema, form=None) -> tuple[dict | None, dict[str, list[s
         return None, {key: [str(m) for m in _flatten(msgs)] for key, msgs in error.messages.items()}
 
 
+def parse_filters(schema: Schema, args) -> dict:
+    """A list's filters from the query string (or a posted filter form): a value that does not
+    validate is dropped, so a hand-edited link still shows the list instead of an error."""
+    data, errors = parse_form(schema, args)
+    if errors:
+        data, _errors = parse_form(schema, {key: value for key, value in args.items() if key not in errors})
+    return data or parse_form(schema, {})[0] or {}
+
+
 def _flatten(messages):
     if isinstance(messages, dict):
         for value in messages.values():
