@@ -183,3 +183,10 @@ def test_a_nul_byte_in_the_query_string_is_a_korean_400(client):
     response = client.get("/directory", query_string={"q": "a\x00b"})
     assert response.status_code == 400
     assert "잘못된 요청입니다" in response.get_data(as_text=True)
+
+
+def test_a_nul_byte_in_a_signed_in_search_form_is_a_korean_400(signed_in):
+    client, _user, _tenant = signed_in("case_manager")
+    response = client.post("/clients", data={"q": "김\x00"})
+    assert response.status_code == 400
+    assert "잘못된 요청입니다" in response.get_data(as_text=True)

@@ -17,10 +17,9 @@ def client_ip() -> str | None:
 def refuse_nul_bytes():
     """A NUL byte is never part of a real search or form entry, and PostgreSQL refuses it in text:
     answer 400 (the Korean bad-request page) instead of failing deep in a query."""
-    for values in (request.args, request.form if request.method == "POST" else {}):
-        for key, value in values.items(multi=True) if values else ():
-            if "\x00" in key or "\x00" in value:
-                abort(400)
+    sources = [request.args] + ([request.form] if request.method == "POST" else [])
+    if any("\x00" in key or "\x00" in value for source in sources for key, value in source.items(multi=True)):
+        abort(400)
 
 
 def load_signed_in_user():
@@ -87,8 +86,8 @@ def no_store(response):
 def install(app: Flask) -> None:
     from ..core.access import enforce_access_rule
 
-    app.before_request(refuse_nul_bytes)
     app.before_request(activate_tenant_for_request)
+    app.before_request(refuse_nul_bytes)
     app.before_request(enforce_access_rule)
     app.after_request(no_store)
     app.after_request(finish_request)
