@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from ..core.forms import FormSchema, length, one_of
+from ..core.forms import FormSchema, length, one_of, plausible_date
 from .models import AccessAction
 from .service import SOURCE_LABELS
 
@@ -13,13 +13,13 @@ class LogSearchForm(FormSchema):
 
     user = fields.String(load_default=None, validate=length(max=24))
     client = fields.String(load_default=None, validate=length(max=100))
-    date_from = fields.Date(load_default=None)
-    date_to = fields.Date(load_default=None)
+    date_from = fields.Date(load_default=None, validate=plausible_date())
+    date_to = fields.Date(load_default=None, validate=plausible_date())
     action = fields.String(load_default=None, validate=one_of(ACTION_VALUES))
     source = fields.String(load_default="all", validate=one_of(list(SOURCE_LABELS)))
     after = fields.String(
         load_default=None,
-        validate=validate.Regexp(r"^\d{1,20}\.\d{1,20}$", error=_l("페이지 정보가 올바르지 않습니다. 처음부터 다시 검색하세요.")),
+        validate=validate.Regexp(r"^\d{1,16}\.\d{1,18}$", error=_l("페이지 정보가 올바르지 않습니다. 처음부터 다시 검색하세요.")),
     )
 
     @validates_schema

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, flash, make_response, redirect, render_te
 from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
+from werkzeug.datastructures import MultiDict
 
 from ..core import idempotency
 from ..core.access import tenant_member
@@ -25,6 +26,7 @@ bp.cli.add_command(purge_command)  # flask audit purge --before YYYY-MM-DD
 
 SEARCH_TARGET = "audit-search"
 FILTER_FIELDS = ("user", "client", "date_from", "date_to", "action", "source")
+PERSONAL_FIELDS = ("client",)  # a name or resident number: searched by POST only
 
 
 # -- the log -----------------------------------------------------------------------------------
@@ -70,12 +72,17 @@ def _log_page(form, page, errors, status=200):
     return response
 
 
+def _without_personal_data(args) -> MultiDict:
+    return MultiDict([(key, value) for key, value in args.items(multi=True) if key not in PERSONAL_FIELDS])
+
+
 @bp.route("/log", methods=["GET", "POST"])
 @tenant_member(Role.PRIVACY_OFFICER)
 def log():
     """The search. The form posts, like the client search, so names typed into it never end up in
-    URLs or server logs; GET takes the same fields from the query string (links, no client)."""
-    form = request.form if request.method == "POST" else request.args
+    URLs or server logs; GET takes the other fields from the query string (links) but never the
+    client's name or resident number."""
+    form = request.form if request.method == "POST" else _without_personal_data(request.args)
     page, errors = _search(form)
     return _log_page(form, page, errors, 422 if errors else 200)
 

@@ -34,7 +34,7 @@ from ..clients.models import Client
 from ..core import idempotency
 from ..core.access import tenant_member
 from ..core.db import db
-from ..core.forms import parse_form
+from ..core.forms import parse_filters, parse_form
 from ..core.rules import RuleViolation
 from ..core.web import fragment_target
 from ..referrals.views import masked_name
@@ -297,10 +297,7 @@ class NominationRow:
 
 def _list_filter() -> service.NominationFilter:
     """The table's filters from the URL; a value that does not validate is dropped."""
-    data, errors = parse_form(schemas.NominationListArgs(), request.args)
-    if errors:
-        data, _errors = parse_form(schemas.NominationListArgs(),
-                                   {k: v for k, v in request.args.items() if k not in errors})
+    data = parse_filters(schemas.NominationListArgs(), request.args)
     return service.NominationFilter(status=data["status"], dong_code=data["dong"], nominator=data["nominator"],
                                     flagged=data["flagged"])
 

@@ -22,7 +22,7 @@ from ..core import clock, idempotency
 from ..core.access import tenant_member
 from ..core.db import db
 from ..core.web import fragment_target
-from ..core.forms import parse_form
+from ..core.forms import parse_filters, parse_form
 from ..core.rules import RuleViolation
 from ..tenancy import service as tenancy
 from ..tenancy.models import Region, RegionLevel, Role
@@ -672,19 +672,19 @@ def complete_task(public_id):
 
 def _filters(values: dict) -> service.CaseFilters:
     """The list's filters; a value that does not validate is dropped, not an error page."""
-    schema = CaseFilterForm()
-    data, errors = parse_form(schema, values)
-    if errors:
-        data, _errors = parse_form(schema, {k: v for k, v in values.items() if k not in errors})
-    return service.CaseFilters(**(data or {}))
+    return service.CaseFilters(**parse_filters(CaseFilterForm(), values))
 
 
 @bp.route("", methods=["GET", "POST"])
 @tenant_member(*READ)
 def index():
-    """Searching posts the form, so client names never end up in URLs or server logs. Case
+    """Searching posts the form, so client names never end up in URLs or server logs (GET ignores
+    ``q``; the filters without personal data still work as links). Case
     managers start on their own cases; viewers, who have none, on the tenant's."""
-    values = request.values.to_dict()
+    if request.method == "POST":
+        values = request.form.to_dict()
+    else:  # a name or resident number typed into a URL is neither searched nor echoed
+        values = {key: value for key, value in request.args.items() if key != "q"}
     values.setdefault("scope", "mine" if _writer() else "tenant")
     filters = _filters(values)
     page = service.list_cases(filters, current_user)

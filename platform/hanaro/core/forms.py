@@ -1,6 +1,8 @@
 """Form and JSON input through marshmallow, with Korean messages next to each field."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import request
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
@@ -26,6 +28,13 @@ def install_korean_messages() -> None:
 
 def one_of(choices, labels=None):
     return validate.OneOf(choices, labels=labels, error=_l("목록에 있는 값을 고르세요."))
+
+
+def plausible_date():
+    """Dates a search can ask for: far enough from date.min/max that a day or a time zone added to
+    them stays a date."""
+    return validate.Range(min=date(1900, 1, 1), max=date(2999, 12, 31),
+                          error=_l("1900-01-01부터 2999-12-31 사이의 날짜를 입력하세요."))
 
 
 def email():
@@ -71,6 +80,15 @@ def parse_form(schema: Schema, form=None) -> tuple[dict | None, dict[str, list[s
         return schema.load(_form_payload(schema, form)), {}
     except ValidationError as error:
         return None, {key: [str(m) for m in _flatten(msgs)] for key, msgs in error.messages.items()}
+
+
+def parse_filters(schema: Schema, args) -> dict:
+    """A list's filters from the query string (or a posted filter form): a value that does not
+    validate is dropped, so a hand-edited link still shows the list instead of an error."""
+    data, errors = parse_form(schema, args)
+    if errors:
+        data, _errors = parse_form(schema, {key: value for key, value in args.items() if key not in errors})
+    return data or parse_form(schema, {})[0] or {}
 
 
 def _flatten(messages):

@@ -1,7 +1,7 @@
 """The request lifecycle: who is signed in, which tenant is active, one commit per request."""
 from __future__ import annotations
 
-from flask import Flask, g, request, session
+from flask import Flask, abort, g, request, session
 from flask_login import current_user
 
 from ..accounts import service as accounts
@@ -12,6 +12,14 @@ from ..tenancy import service as tenancy
 
 def client_ip() -> str | None:
     return request.remote_addr
+
+
+def refuse_nul_bytes():
+    """A NUL byte is never part of a real search or form entry, and PostgreSQL refuses it in text:
+    answer 400 (the Korean bad-request page) instead of failing deep in a query."""
+    sources = [request.args] + ([request.form] if request.method == "POST" else [])
+    if any("\x00" in key or "\x00" in value for source in sources for key, value in source.items(multi=True)):
+        abort(400)
 
 
 def load_signed_in_user():
@@ -79,6 +87,7 @@ def install(app: Flask) -> None:
     from ..core.access import enforce_access_rule
 
     app.before_request(activate_tenant_for_request)
+    app.before_request(refuse_nul_bytes)
     app.before_request(enforce_access_rule)
     app.after_request(no_store)
     app.after_request(finish_request)

@@ -190,13 +190,3 @@ def page(resources: list[Resource], total: int, page_number: int, per_page: int,
         "empty": not resources,
         "contents": [service(r, staff=bool(staff_fields and staff_fields(r)), **names) for r in resources],
     }
-
-
-def paging_args(args) -> tuple[int, int]:
-    """``page`` (1-based) and ``per_page`` (1..MAX_PER_PAGE) from the query string, clamped."""
-    def number(name, default):
-        try:
-            return int(args.get(name, default))
-        except (TypeError, ValueError):
-            return default
-    return max(1, number("page", 1)), min(MAX_PER_PAGE, max(1, number("per_page", DEFAULT_PER_PAGE)))

@@ -14,6 +14,7 @@ from ..cases.models import NeedDomain
 from ..core import clock
 from ..core.access import public
 from ..core.db import db
+from ..core.paging import paging
 from ..resources import search
 from ..resources import service as resources
 from ..resources.models import CAPACITY_LABELS, WAIT_LABELS, Resource, Scope
@@ -69,7 +70,7 @@ def index():
             statement = statement.where(clause)
         found = [r for r in db.session.scalars(statement)
                  if _listable(r) and (not domain or domain in (r.need_domains or []))]
-        page_number = max(1, request.args.get("page", 1, type=int) or 1)
+        page_number = paging(request.args, PER_PAGE).page
         pages = max(1, -(-len(found) // PER_PAGE))
         page_number = min(page_number, pages)
         shown = found[(page_number - 1) * PER_PAGE:page_number * PER_PAGE]
@@ -104,12 +105,13 @@ def show(public_id: str):
 @bp.get("/hsds.json")
 @public
 def hsds_feed():
-    page_number, per_page = hsds.paging_args(request.args)
+    wanted = paging(request.args, hsds.DEFAULT_PER_PAGE, hsds.MAX_PER_PAGE)
+    page_number, per_page = wanted.page, wanted.per_page
     with anonymous():
         total = db.session.scalar(select(func.count()).select_from(_public_statement().subquery()))
         rows = db.session.scalars(
             _public_statement().options(selectinload(Resource.tenant)).order_by(Resource.name, Resource.id)
-            .limit(per_page).offset((page_number - 1) * per_page)
+            .limit(per_page).offset(wanted.offset)
         )
         shown = [r for r in rows if _listable(r)]
         codes = {c for r in shown for c in (r.service_area_codes or [])} | {r.province_code for r in shown}

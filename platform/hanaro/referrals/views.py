@@ -28,7 +28,7 @@ from ..clients.models import Client
 from ..core import clock, idempotency, uploads
 from ..core.access import tenant_member
 from ..core.db import db
-from ..core.forms import parse_form
+from ..core.forms import parse_filters, parse_form
 from ..core.rules import RuleViolation
 from ..core.web import fragment_target
 from ..resources import service as resources
@@ -271,10 +271,7 @@ class Row:
 
 def _list_args() -> dict:
     """The list's filters; a value that does not validate is dropped, not an error page."""
-    data, errors = parse_form(ListArgs(), request.args)
-    if errors:
-        data, _errors = parse_form(ListArgs(), {k: v for k, v in request.args.items() if k not in errors})
-    return data
+    return parse_filters(ListArgs(), request.args)
 
 
 def _rows(box: str, referrals: list[Referral]) -> list[Row]:

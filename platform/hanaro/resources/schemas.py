@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from ..core.forms import FormSchema, length, one_of
+from ..core.paging import page_number
 from .models import Capacity, ResourceKind, Scope, WaitEstimate
 
 PHONE = validate.Regexp(r"^[0-9-]{9,13}$", error=_l("전화번호는 숫자와 하이픈(-)으로 입력하세요. 예: 064-123-4567"))
@@ -106,4 +107,4 @@ class SearchArgs(FormSchema):
     capacity = fields.List(fields.String(validate=one_of([c.value for c in Capacity])), load_default=list)
     registrant = fields.List(fields.String(validate=length(max=30)), load_default=list)
     kind = fields.String(load_default=None, validate=one_of([k.value for k in ResourceKind]))
-    page = fields.Integer(load_default=1)
+    page = page_number()
