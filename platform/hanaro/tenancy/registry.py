@@ -48,6 +48,8 @@ class AgreementEntry(Schema):
     )
     valid_from = fields.Date(required=True)
     valid_to = fields.Date(load_default=None)
+    # A proposal the partner has not answered yet (the demo shows one); otherwise signed by both.
+    proposed = fields.Boolean(load_default=False)
 
 
 class MembershipEntry(Schema):
@@ -318,10 +320,12 @@ def _apply_agreement(entry, owner, partner, report) -> None:
     # never changes its status (a revoked one stays revoked).
     agreement = _upsert(SharingAgreement, existing, values, report, "agreements")
     if existing is None:
-        agreement.status = AgreementStatus.ACCEPTED
+        proposed = entry["proposed"]
+        agreement.status = AgreementStatus.PROPOSED if proposed else AgreementStatus.ACCEPTED
         db.session.flush()
         db.session.add(AgreementEvent(agreement_id=agreement.id, counterpart_tenant_id=partner.id,
-                                      action=AgreementAction.REGISTERED, note=entry["key"]))
+                                      action=AgreementAction.PROPOSED if proposed else AgreementAction.REGISTERED,
+                                      note=None if proposed else entry["key"]))
     db.session.flush()
 
 
