@@ -121,6 +121,7 @@ EVENT_LABELS = {
     "team.removed": _l("팀에서 제외"),
     "team.consent_withdrawn": _l("동의 철회로 팀에서 제외"),
     "team.consent_lapsed": _l("동의 만료로 팀에서 제외"),
+    "team.agreement_lapsed": _l("협약 종료로 팀에서 제외"),
     "assessment.saved": _l("욕구 및 위기도 조사 저장"),
     "plan.goal_added": _l("목표 추가"),
     "plan.goal_status": _l("목표 상태 변경"),
@@ -543,8 +544,10 @@ def _restore_team_access(case: Case, actor) -> None:
     today = clock.today()
     for member in _members(case, MemberStatus.ACCEPTED):
         consent = db.session.get(Consent, member.consent_id)
-        if consent is not None and clients.covers(consent, case.client, member.member_tenant,
-                                                   ConsentPurpose.CASE_COLLABORATION, today):
+        consented = consent is not None and clients.covers(consent, case.client, member.member_tenant,
+                                                            ConsentPurpose.CASE_COLLABORATION, today)
+        agreed = tenancy.agreement_covers(member.member_tenant_id, RecordKind.CLIENT.value, RecordKind.CASE.value)
+        if consented and agreed:
             clients.grant_access(case.client, member.member_tenant_id, consent, GrantReason.CASE, case_id=case.id,
                                  status=GrantStatus.ACTIVE)
             _notify(member.member_tenant_id, "case_reopened", _l("함께하던 사례가 다시 열렸습니다."),
@@ -554,7 +557,8 @@ def _restore_team_access(case: Case, actor) -> None:
             member.status = MemberStatus.REMOVED
             member.ended_at = utcnow()
             db.session.flush()
-            _event(case, "team.consent_lapsed", member.member_tenant.name, actor)
+            _event(case, "team.consent_lapsed" if not consented else "team.agreement_lapsed",
+                   member.member_tenant.name, actor)
 
 
 # -- the case team --------------------------------------------------------------------------------------
