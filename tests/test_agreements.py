@@ -255,3 +255,14 @@ def test_the_expiry_job_marks_an_agreement_expired_and_tells_both_sides_once(app
     login(client := app.test_client(), make.member(partner, roles=["viewer"]).email)
     assert "기간 만료" in _page(client.get(f"/agreements/{agreement.public_id}"))
 
+
+
+def test_the_partners_admin_finds_the_proposal_on_the_home_page_until_it_is_answered(app, pair):
+    admin = _signed_in(app, pair["partner_admin"])
+    home = _page(admin.get("/"))
+    assert "답을 기다리는 협약 제안" in home and f'href="{pair["url"]}"' in home and "한라복지관" in home
+    assert "답을 기다리는 협약 제안" not in _page(_signed_in(app, pair["owner_admin"]).get("/"))
+    assert admin.post(f"{pair['url']}/accept").status_code == 303
+    home = _page(admin.get("/"))
+    assert "답을 기다리는 협약 제안" not in home
+    assert home.index("유효한 협약") < home.index("한라복지관")

@@ -185,10 +185,11 @@ def agreements_of_active_tenant() -> list[SharingAgreement]:
     )
 
 
-def proposals_awaiting_answer() -> list[SharingAgreement]:
-    """Proposals addressed to the active tenant that its admin has yet to answer."""
+def proposals_awaiting_answer(agreements: list[SharingAgreement] | None = None) -> list[SharingAgreement]:
+    """Proposals addressed to the active tenant that its admin has yet to answer (among
+    ``agreements`` when the caller has them already)."""
     tenant_id = context.current_tenant_id()
-    return [a for a in agreements_of_active_tenant()
+    return [a for a in (agreements_of_active_tenant() if agreements is None else agreements)
             if a.partner_tenant_id == tenant_id and a.status is AgreementStatus.PROPOSED]
 
 
