@@ -287,7 +287,8 @@ class AgreementEvent(TenantOwned, IdMixin, db.Model):
     (``counterpart_tenant_id``) reads it too. Append-only."""
 
     __tablename__ = "sharing_agreement_events"
-    __visibility__ = Visibility(read=(Owner(), TenantIn("counterpart_tenant_id")))
+    # Nobody rewrites or deletes history, not even the tenant that acted.
+    __visibility__ = Visibility(read=(Owner(), TenantIn("counterpart_tenant_id")), update=(), delete=())
     __table_args__ = (Index("ix_sharing_agreement_events_agreement_id", "agreement_id"),)
 
     agreement_id: Mapped[int] = mapped_column(BigId, ForeignKey("sharing_agreements.id"))
