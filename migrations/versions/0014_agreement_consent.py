@@ -20,6 +20,18 @@ depends_on = None
 ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
 
+def _mark_revoked():
+    """Revoked agreements read as revoked. Migrations run as the tables' owner, which FORCE ROW
+    LEVEL SECURITY subjects to the policies (no tenant here: no rows), so lift it for this one
+    statement."""
+    postgres = op.get_bind().dialect.name == "postgresql"
+    if postgres:
+        op.execute("ALTER TABLE sharing_agreements NO FORCE ROW LEVEL SECURITY")
+    op.execute("UPDATE sharing_agreements SET status = 'revoked' WHERE revoked_at IS NOT NULL")
+    if postgres:
+        op.execute("ALTER TABLE sharing_agreements FORCE ROW LEVEL SECURITY")
+
+
 def upgrade():
     with op.batch_alter_table('sharing_agreements', schema=None) as batch_op:
         # Agreements made before this revision were in force at once: both sides had signed them.
@@ -31,7 +43,7 @@ def upgrade():
         batch_op.add_column(sa.Column('decline_reason', sa.Text(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_sharing_agreements_responded_by_user_id_users'), 'users',
                                     ['responded_by_user_id'], ['id'])
-    op.execute("UPDATE sharing_agreements SET status = 'revoked' WHERE revoked_at IS NOT NULL")
+    _mark_revoked()
     with op.batch_alter_table('sharing_agreements', schema=None) as batch_op:
         batch_op.alter_column('status', server_default=None)
 
