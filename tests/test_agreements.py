@@ -266,3 +266,42 @@ def test_the_partners_admin_finds_the_proposal_on_the_home_page_until_it_is_answ
     home = _page(admin.get("/"))
     assert "답을 기다리는 협약 제안" not in home
     assert home.index("유효한 협약") < home.index("한라복지관")
+
+
+def test_accepting_a_proposal_declined_meanwhile_is_refused_from_a_stale_page(app, pair):
+    """Two admins of the partner answer at once: the second sees the first one's answer."""
+    from hanaro.core.rules import RuleViolation
+    from hanaro.tenancy import service as tenancy
+    from hanaro.tenancy.models import AgreementStatus
+
+    admin = pair["partner_admin"]
+    with app.app_context(), acting_as(pair["partner"].id, admin.id):
+        stale = tenancy.get_agreement_or_404(pair["agreement"].public_id)
+        assert stale.status is AgreementStatus.PROPOSED
+        with app.app_context(), acting_as(pair["partner"].id, admin.id):
+            tenancy.decline_agreement(tenancy.get_agreement_or_404(pair["agreement"].public_id), "먼저 거절", admin)
+            db.session.commit()
+        with pytest.raises(RuleViolation, match="상대 기관이 이미 거절한 제안입니다."):
+            tenancy.accept_agreement(stale, admin)
+    assert not _orm_sees(app, pair["partner"], pair["resource"])
+
+
+def test_the_partners_admins_are_e_mailed_the_proposal_and_the_proposers_the_answer(app, make):
+    from hanaro.core import mail
+
+    sent = mail.outbox(app)
+    sent.clear()
+    owner, partner = make.tenant(name="제안복지관"), make.tenant(name="답하는센터")
+    owner_admin = make.member(owner, roles=["tenant_admin"], email="owner-admin@example.org")
+    partner_admin = make.member(partner, roles=["tenant_admin"], email="partner-admin@example.org")
+    make.member(partner, roles=["case_manager"], email="partner-worker@example.org")
+    browser = _signed_in(app, owner_admin)
+    assert browser.post("/agreements", data={**VALID, "partner": partner.code}).status_code == 303
+    to_partner = [m for m in sent if "partner-admin@example.org" in m["To"]]
+    assert len(to_partner) == 1 and "협약을 제안했습니다" in to_partner[0]["Subject"]
+    assert not any("partner-worker@example.org" in m["To"] for m in sent)
+    agreement = _agreements(app, owner)[0]
+    assert _signed_in(app, partner_admin).post(f"/agreements/{agreement.public_id}/decline",
+                                               data={"reason": "검토 후 다시"}).status_code == 303
+    assert any("owner-admin@example.org" in m["To"] and "거절했습니다" in m["Subject"] for m in sent)
+    sent.clear()

@@ -260,10 +260,6 @@ def propose_agreement(partner: Tenant, purpose, record_kinds, valid_from, valid_
     return agreement
 
 
-# Kept for callers of the old name; every new agreement starts as a proposal.
-create_agreement = propose_agreement
-
-
 REFUSALS = {
     AgreementStatus.ACCEPTED: _l("이미 수락된 협약입니다."),
     AgreementStatus.DECLINED: _l("상대 기관이 이미 거절한 제안입니다."),
