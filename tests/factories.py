@@ -98,7 +98,9 @@ class Factory:
         self.membership(user, tenant, roles)
         return user
 
-    def agreement(self, owner, partner, record_kinds=("client", "case"), valid_from=date(2020, 1, 1), valid_to=None):
+    def agreement(self, owner, partner, record_kinds=("client", "case"), valid_from=date(2020, 1, 1), valid_to=None,
+                  status="accepted"):
+        """An agreement as both sides signed it (``status="proposed"`` for one awaiting an answer)."""
         with self.app.app_context(), acting_as(owner.id, None):
             agreement = SharingAgreement(
                 partner_tenant_id=partner.id,
@@ -106,6 +108,7 @@ class Factory:
                 record_kinds=list(record_kinds),
                 valid_from=valid_from,
                 valid_to=valid_to,
+                status=status,
             )
             db.session.add(agreement)
             db.session.commit()
@@ -223,12 +226,27 @@ def _case(self, client, worker, case_type="crisis_household", risk="medium", rec
         return case
 
 
-def _case_member(self, case, tenant, inviter, accept_as=None, worker_name=None, message=None):
-    """Invite ``tenant`` to ``case`` (the client needs a covering consent); with ``accept_as``
+def _ensure_case_agreement(self, lead_id, partner):
+    """An accepted agreement covering clients and cases between the two, unless one is in force."""
+    from types import SimpleNamespace
+
+    from hanaro.tenancy import service as tenancy
+
+    with self.app.app_context(), acting_as(lead_id, None):
+        if tenancy.agreement_covers(partner.id, "client", "case"):
+            return
+    self.agreement(SimpleNamespace(id=lead_id), partner, record_kinds=("client", "case"))
+
+
+def _case_member(self, case, tenant, inviter, accept_as=None, worker_name=None, message=None, sign_agreement=True):
+    """Invite ``tenant`` to ``case`` (the client needs a covering consent; an agreement covering
+    clients and cases is signed first unless ``sign_agreement`` is False); with ``accept_as``
     (a case manager of ``tenant``) the invitation is also accepted."""
     from hanaro.cases import service as cases
     from hanaro.cases.models import Case, CaseMember
 
+    if sign_agreement:
+        _ensure_case_agreement(self, case.tenant_id, tenant)
     with self.app.app_context(), acting_as(case.tenant_id, inviter.id):
         member = cases.invite(db.session.get(Case, case.id), db.session.get(Tenant, tenant.id), worker_name, message,
                               inviter)
@@ -275,6 +293,8 @@ class CaseWorld:
         self.person = make.client(self.lead, name="김하나", rrn=rrn, birth_date=date(1950, 5, 17), sex="F")
         self.consent = make.consent(self.person, scope="case_team", includes_health=consent_health)
         self.case = make.case(self.person, self.lead_worker)
+        # The lead and the dong centre signed an agreement covering clients and cases (the outsider did not).
+        self.agreement = make.agreement(self.lead, self.partner, record_kinds=("client", "case"))
 
     def join_partner(self, accept=True):
         """Invite the dong centre; accepted unless ``accept`` is False. Returns the membership."""

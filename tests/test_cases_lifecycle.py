@@ -318,3 +318,21 @@ def test_the_dong_must_be_a_known_dong(world):
                             data={"risk_level": "medium", "lead_worker": world.lead_worker.public_id, "dong_code": "1234"})
     assert response.status_code == 422
     assert 'id="details-dong-error">목록에 있는 행정동을 고르세요.' in response.get_data(as_text=True)
+
+
+def test_reopening_after_the_agreement_was_revoked_leaves_the_collaborator_off_the_team(make, world):
+    from hanaro.core.db import utcnow
+    from hanaro.tenancy.models import SharingAgreement
+
+    world.join_partner()
+    lead = world.signed_in(world.lead_worker)
+    url = f"/cases/{world.case.public_id}"
+    assert lead.post(f"{url}/close", data={"closure_reason": "client_refused", "closure_evaluation": "종결"}).status_code == 303
+    with make.as_tenant(world.lead) as session:  # the client's consent still covers the partner
+        agreement = session.get(SharingAgreement, world.agreement.id)
+        agreement.status, agreement.revoked_at = "revoked", utcnow()
+    assert lead.post(f"{url}/reopen", data={"status": "assessment", "reason": "다시 위기 신고"}).status_code == 303
+    timeline = lead.get(f"{url}/timeline").get_data(as_text=True)
+    assert "협약 종료로 팀에서 제외" in timeline
+    partner = world.signed_in(world.partner_worker)
+    assert "김하나" not in partner.get(url).get_data(as_text=True)

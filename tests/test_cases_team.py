@@ -294,3 +294,42 @@ def test_every_case_page_view_is_in_the_access_log(make, world):
     # The client's own tenant sees who looked.
     with make.as_tenant(world.lead) as session:
         assert session.scalar(select(AccessLogEntry).where(AccessLogEntry.user_id == world.partner_worker.id)) is not None
+
+
+# -- the agreement behind a case team (issue 13) ------------------------------------------------------
+
+@pytest.mark.parametrize("agreement", ["none", "proposed", "case_only", "declined"])
+def test_inviting_needs_an_accepted_agreement_covering_clients_and_cases(make, agreement):
+    from hanaro.tenancy.models import SharingAgreement
+
+    world = make.case_world()
+    with make.as_tenant(world.lead) as session:  # the client's consent still covers the partner
+        row = session.get(SharingAgreement, world.agreement.id)
+        if agreement == "none":
+            row.partner_tenant_id = world.outsider.id
+        elif agreement == "case_only":
+            row.record_kinds = ["case"]
+        else:
+            row.status = agreement
+    browser = world.signed_in(world.lead_worker)
+    response = invite(browser, world)
+    assert response.status_code == 422
+    assert 'id="tenant-error">이 기관과 맺은 유효한 협약 중 대상자와 사례를 함께 공유하는 협약이 없습니다.' in text(response)
+    assert members_of(make, world) == [] and grants_of(make, world) == []
+    assert notifications_of(make, world.partner) == []
+
+
+def test_an_invitation_cannot_be_accepted_once_the_agreement_is_revoked(make):
+    from hanaro.core.db import utcnow
+    from hanaro.tenancy.models import SharingAgreement
+
+    world = make.case_world()
+    world.join_partner(accept=False)
+    with make.as_tenant(world.lead) as session:
+        row = session.get(SharingAgreement, world.agreement.id)
+        row.status, row.revoked_at = "revoked", utcnow()
+    with make.as_tenant(world.partner, world.partner_worker):
+        member = db.session.get(CaseMember, world.member.id)
+        with pytest.raises(RuleViolation, match="유효한 협약이 없어 참여할 수 없습니다"):
+            cases.accept_invitation(member, world.partner_worker.public_id, None, world.partner_worker)
+    assert [m.status for m in members_of(make, world)] == [MemberStatus.INVITED]

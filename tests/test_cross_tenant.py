@@ -20,6 +20,9 @@ COVERED = {
     "tenancy.decline_invitation": ("POST", lambda o: {"public_id": o["invitation"].public_id}),
     "tenancy.agreement": ("GET", lambda o: {"public_id": o["agreement"].public_id}),
     "tenancy.revoke_agreement": ("POST", lambda o: {"public_id": o["agreement"].public_id}),
+    "tenancy.accept_agreement": ("POST", lambda o: {"public_id": o["proposal"].public_id}),
+    "tenancy.decline_agreement": ("POST", lambda o: {"public_id": o["proposal"].public_id}),
+    "tenancy.withdraw_agreement": ("POST", lambda o: {"public_id": o["proposal"].public_id}),
     "clients.show": ("GET", lambda o: {"public_id": o["client"].public_id}),
     "clients.edit": ("POST", lambda o: {"public_id": o["client"].public_id}),
     "clients.vital_status": ("POST", lambda o: {"public_id": o["client"].public_id}),
@@ -138,6 +141,7 @@ def two_tenants(app, make):
     invitation = make.invitation(make.user(name="가초대비밀"), a, roles=["tenant_admin"], inviter=a_admin)
     third = make.tenant(name="다기관")
     agreement = make.agreement(a, third)
+    proposal = make.agreement(a, third, record_kinds=("resource",), status="proposed")
     client = make.client(a, name="가대상자비밀")
     consent = make.consent(client)
     b_admin = make.member(b, roles=["tenant_admin", "inspector", "case_manager", "campaign_organiser"], name="나관리자")
@@ -149,7 +153,8 @@ def two_tenants(app, make):
     with make.as_tenant(a):
         notification = notify(a.id, "referral_received", "가기관비밀알림")
     return {"a": a, "b": b, "a_admin": a_admin, "b_admin": b_admin, "membership": membership, "invitation": invitation,
-            "agreement": agreement, "client": client, "consent": consent, "resource": resource, **case_objects,
+            "agreement": agreement, "proposal": proposal, "client": client, "consent": consent, "resource": resource,
+            **case_objects,
             "notification": notification, **_referral_objects(app, make, a, a_admin, client, case_objects["case"], third),
             **_care_meeting_objects(app, make, a, a_admin, case_objects["case"], third),
             "workspace": _pilot_workspace(app, a, third),
@@ -419,7 +424,8 @@ def test_another_tenant_gets_404_and_nothing_leaks(app, client, two_tenants, end
     assert _state_of(app, two_tenants) == UNCHANGED
 
 
-UNCHANGED = {"membership_active": True, "invitation": (False, "pending"), "agreement_revoked": False, "client_name": "가대상자비밀",
+UNCHANGED = {"membership_active": True, "invitation": (False, "pending"), "agreement_revoked": False,
+             "proposal_status": "proposed", "client_name": "가대상자비밀",
              "vital_status": "alive", "consents": 2, "consent_withdrawn": False, "resource_scope": "private",
              "resource_changes": 1, "notification_read": False,
              "referrals": 1, "referral_state": "sent", "referral_events": 1, "referral_messages": 1, "referral_files": 1, **OVERSIGHT_UNCHANGED,
@@ -444,6 +450,7 @@ def _state_of(app, objects):
             "invitation": (lambda m: (m.active, m.invitation_status.value))(
                 db.session.get(Membership, objects["invitation"].id)),
             "agreement_revoked": db.session.get(SharingAgreement, objects["agreement"].id).revoked_at is not None,
+            "proposal_status": db.session.get(SharingAgreement, objects["proposal"].id).status.value,
             "client_name": client.name,
             "vital_status": client.vital_status.value,
             "consents": db.session.scalar(select(func.count()).select_from(Consent).where(Consent.client_id == client.id)),

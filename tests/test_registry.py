@@ -117,3 +117,28 @@ def test_the_cli_refuses_demo_passwords_outside_demo_mode_and_reports_bad_files(
     bad.write_text('[[tenants]]\ncode = "X"\n', encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["tenants", "apply", str(bad)])
     assert result.exit_code != 0 and "nothing was changed" in result.output and "tenants[0].code" in result.output
+
+
+def test_the_demo_agreements_are_signed_except_one_proposal_awaiting_its_answer(ctx):
+    """Agreements in the file were signed by both sides (in force at once, as 'registered' in
+    their history); the demo's one proposal waits for 서귀포종합사회복지관's answer and shares nothing."""
+    from hanaro.tenancy import service as tenancy
+    from hanaro.tenancy.models import AgreementAction, AgreementEvent, AgreementStatus
+
+    registry.apply(JEJU)
+    with unscoped():
+        seogwipo = db.session.scalar(select(Tenant).where(Tenant.code == "seogwipo-welfare"))
+        halla = db.session.scalar(select(Tenant).where(Tenant.code == "halla-welfare"))
+    with acting_as(seogwipo.id, None):
+        statuses = {a.registry_key: a.status for a in tenancy.agreements_of_active_tenant()}
+        assert statuses["foodbank-seogwipo-resources"] is AgreementStatus.PROPOSED
+        assert statuses["seogwipo-namwon-case"] is AgreementStatus.ACCEPTED
+        assert [a.registry_key for a in tenancy.proposals_awaiting_answer()] == ["foodbank-seogwipo-resources"]
+        proposal = next(a for a in tenancy.agreements_of_active_tenant() if a.status is AgreementStatus.PROPOSED)
+        assert [e.action for e in tenancy.history_of(proposal)] == [AgreementAction.PROPOSED]
+        assert not tenancy.tenants_with_active_agreement("resource")
+    with acting_as(halla.id, None):
+        food = {a.registry_key: a for a in tenancy.agreements_of_active_tenant()}["foodbank-halla-resources"]
+        assert food.status is AgreementStatus.ACCEPTED
+        assert [e.action for e in db.session.scalars(select(AgreementEvent).where(
+            AgreementEvent.agreement_id == food.id))] == [AgreementAction.REGISTERED]

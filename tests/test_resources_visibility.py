@@ -20,7 +20,7 @@ SCOPES = [s.value for s in Scope]
 @pytest.fixture
 def world(app, make):
     """A registrant; a partner with an agreement covering resources; partners whose agreement is
-    expired, revoked or covers only cases; a tenant of the same province; one of another."""
+    expired, revoked, covers only cases, or was proposed and not (or never) accepted; a tenant of the same province; one of another."""
     jeju = make.region(code="9600000000", name="시험도", level="province")
     other = make.region(code="9500000000", name="다른도", level="province")
     registrant = make.tenant(name="등록기관", region=jeju)
@@ -29,6 +29,8 @@ def world(app, make):
         "expired_partner": make.tenant(name="만료협약기관", region=other),
         "revoked_partner": make.tenant(name="해지협약기관", region=other),
         "case_only_partner": make.tenant(name="사례협약기관", region=other),
+        "proposed_partner": make.tenant(name="제안받은기관", region=other),
+        "declined_partner": make.tenant(name="거절한기관", region=other),
         "same_region": make.tenant(name="같은지역", region=jeju),
         "other_region": make.tenant(name="다른지역", region=other),
     }
@@ -36,6 +38,8 @@ def world(app, make):
     make.agreement(viewers["expired_partner"], registrant, record_kinds=["resource"], valid_to=date(2021, 1, 1))
     revoked = make.agreement(registrant, viewers["revoked_partner"], record_kinds=["resource"])
     make.agreement(registrant, viewers["case_only_partner"], record_kinds=["case"])
+    make.agreement(registrant, viewers["proposed_partner"], record_kinds=["resource"], status="proposed")
+    make.agreement(viewers["declined_partner"], registrant, record_kinds=["resource"], status="declined")
     from hanaro.tenancy import service as tenancy
 
     with app.app_context(), acting_as(registrant.id, None):
@@ -56,6 +60,8 @@ EXPECTED = {  # viewer -> scopes it sees
     "expired_partner": {"platform", "public"},
     "revoked_partner": {"platform", "public"},
     "case_only_partner": {"platform", "public"},
+    "proposed_partner": {"platform", "public"},
+    "declined_partner": {"platform", "public"},
     "same_region": {"region", "platform", "public"},
     "other_region": {"platform", "public"},
     "anonymous": {"public"},

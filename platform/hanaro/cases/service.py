@@ -39,7 +39,8 @@ from ..core.db import db, utcnow
 from ..core.rules import RuleViolation
 from ..notifications.service import notify
 from ..tenancy import context
-from ..tenancy.models import Membership, Role, Tenant
+from ..tenancy import service as tenancy
+from ..tenancy.models import Membership, RecordKind, Role, Tenant
 from . import deadlines
 from .models import (
     CASE_STATUS_LABELS,
@@ -120,6 +121,7 @@ EVENT_LABELS = {
     "team.removed": _l("팀에서 제외"),
     "team.consent_withdrawn": _l("동의 철회로 팀에서 제외"),
     "team.consent_lapsed": _l("동의 만료로 팀에서 제외"),
+    "team.agreement_lapsed": _l("협약 종료로 팀에서 제외"),
     "assessment.saved": _l("욕구 및 위기도 조사 저장"),
     "plan.goal_added": _l("목표 추가"),
     "plan.goal_status": _l("목표 상태 변경"),
@@ -623,8 +625,10 @@ def _restore_team_access(case: Case, actor) -> None:
     today = clock.today()
     for member in _members(case, MemberStatus.ACCEPTED):
         consent = db.session.get(Consent, member.consent_id)
-        if consent is not None and clients.covers(consent, case.client, member.member_tenant,
-                                                   ConsentPurpose.CASE_COLLABORATION, today):
+        consented = consent is not None and clients.covers(consent, case.client, member.member_tenant,
+                                                            ConsentPurpose.CASE_COLLABORATION, today)
+        agreed = tenancy.agreement_covers(member.member_tenant_id, RecordKind.CLIENT.value, RecordKind.CASE.value)
+        if consented and agreed:
             clients.grant_access(case.client, member.member_tenant_id, consent, GrantReason.CASE, case_id=case.id,
                                  status=GrantStatus.ACTIVE)
             _notify(member.member_tenant_id, "case_reopened", _l("함께하던 사례가 다시 열렸습니다."),
@@ -634,7 +638,8 @@ def _restore_team_access(case: Case, actor) -> None:
             member.status = MemberStatus.REMOVED
             member.ended_at = utcnow()
             db.session.flush()
-            _event(case, "team.consent_lapsed", member.member_tenant.name, actor)
+            _event(case, "team.consent_lapsed" if not consented else "team.agreement_lapsed",
+                   member.member_tenant.name, actor)
 
 
 # -- the case team --------------------------------------------------------------------------------------
@@ -665,8 +670,9 @@ def team_tenants(case: Case) -> list[Tenant]:
 
 
 def invite(case: Case, tenant: Tenant, worker_name: str | None, message: str | None, actor) -> CaseMember:
-    """Invite another tenant to the team. Needs a valid consent of the client that covers
-    sharing with that tenant for case collaboration; the client's data is shared (a pending
+    """Invite another tenant to the team. Needs an accepted agreement in force with that tenant
+    covering 대상자 and 사례, and a valid consent of the client that covers sharing with that
+    tenant for case collaboration; the client's data is shared (a pending
     grant) only once the invitation is accepted."""
     require_lead(case)
     _require_open(case)
@@ -674,6 +680,12 @@ def invite(case: Case, tenant: Tenant, worker_name: str | None, message: str | N
         raise RuleViolation(_l("사례를 맡은 우리 기관은 초대할 수 없습니다."), field="tenant")
     if any(m.member_tenant_id == tenant.id for m in _members(case, MemberStatus.INVITED, MemberStatus.ACCEPTED)):
         raise RuleViolation(_l("이미 팀에 참여 중이거나 초대한 기관입니다."), field="tenant")
+    if not tenancy.agreement_covers(tenant.id, RecordKind.CLIENT.value, RecordKind.CASE.value):
+        raise RuleViolation(
+            _l("이 기관과 맺은 유효한 협약 중 대상자와 사례를 함께 공유하는 협약이 없습니다. "
+               "기관 관리자가 협약을 제안하고 상대 기관이 수락해야 사례 팀에 초대할 수 있습니다."),
+            field="tenant",
+        )
     client = case.client
     # Health information travels only when the client agreed to it; prefer a consent that covers it.
     consent = (clients.covering_consent(client, tenant, ConsentPurpose.CASE_COLLABORATION, health=True)
@@ -745,6 +757,9 @@ def accept_invitation(member: CaseMember, worker_public_id: str | None, note: st
         abort(404)
     if member.status is not MemberStatus.INVITED:
         raise RuleViolation(_l("이미 답한 초대입니다."))
+    if not tenancy.agreement_covers(member.case.tenant_id, RecordKind.CLIENT.value, RecordKind.CASE.value):
+        raise RuleViolation(_l("초대한 기관과 대상자와 사례를 공유하는 유효한 협약이 없어 참여할 수 없습니다. "
+                               "기관 관리자에게 협약을 확인해 달라고 하세요."))
     worker = _worker(worker_public_id, "worker")
     grant = _pending_grant(member)
     if grant is None or (grant.expires_at is not None and grant.expires_at <= utcnow()):

@@ -20,10 +20,12 @@ def index():
     today = clock.today()
     agreements = tenancy.agreements_of_active_tenant()
     active_agreements = [a for a in agreements if a.is_active_on(today)]
+    is_admin = membership.has_role(tenancy.Role.TENANT_ADMIN)
     return render_template(
         "home/index.html",
         membership=membership,
         active_agreements=active_agreements,
+        proposals=tenancy.proposals_awaiting_answer(agreements) if is_admin else [],
         member_count=len([m for m in tenancy.members_of_active_tenant() if m.active])
         if membership.has_role(tenancy.Role.TENANT_ADMIN)
         else None,

@@ -31,6 +31,8 @@ _PILOT = _l("시범사업")
 _CAMPAIGN = _l("자원배분")
 _OVERSIGHT = _l("지도점검")
 _MEMBERS = _l("구성원 관리")
+_AGREEMENT = _l("정보공유 협약")
+_AGREEMENT_ROLES = (Role.TENANT_ADMIN,)
 _OVERSIGHT_ROLES = (Role.INSPECTOR, Role.TENANT_ADMIN)
 _REFERRAL_ROLES = (Role.REFERRAL_COORDINATOR, Role.CASE_MANAGER, Role.TENANT_ADMIN)
 _CASE_ROLES = (Role.CASE_MANAGER, Role.TENANT_ADMIN)
@@ -64,6 +66,9 @@ KINDS: dict[str, Kind] = {k.code: k for k in (
     Kind("campaign_result", _CAMPAIGN, _l("추천한 가구의 배분 결과가 확정되었을 때"), True, _REFERRAL_ROLES),
     Kind("member_invitation_answered", _MEMBERS, _l("보낸 구성원 초대가 수락되거나 거절되었을 때"), False,
          (Role.TENANT_ADMIN,)),
+    Kind("agreement_proposed", _AGREEMENT, _l("다른 기관이 협약을 제안했을 때"), True, _AGREEMENT_ROLES),
+    Kind("agreement_answered", _AGREEMENT, _l("협약 제안이 수락, 거절 또는 철회되었을 때"), True, _AGREEMENT_ROLES),
+    Kind("agreement_ended", _AGREEMENT, _l("협약이 해지되거나 기간이 끝났을 때"), True, _AGREEMENT_ROLES),
     Kind("pilot_feedback", _PILOT, _l("보낸 현장 의견의 처리 상태가 바뀌거나 답글이 달렸을 때"), True,
          (Role.PILOT_COORDINATOR, Role.TENANT_ADMIN)),
 )}

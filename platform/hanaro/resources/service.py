@@ -13,7 +13,7 @@ from ..core import clock
 from ..core.db import db
 from ..core.rules import RuleViolation
 from ..tenancy import context
-from ..tenancy.models import SharingAgreement, Tenant
+from ..tenancy.models import AgreementStatus, SharingAgreement, Tenant
 from .models import SCOPE_ORDER, Capacity, Resource, ResourceChange, ResourceKind, Scope
 
 # A listing nobody has verified for this long is hidden from other tenants' search.
@@ -187,7 +187,7 @@ def _has_resource_agreement(owner_id: int, viewer_id: int, today: date) -> bool:
     return bool(db.session.scalar(select(exists().where(
         or_(and_(a.tenant_id == owner_id, a.partner_tenant_id == viewer_id),
             and_(a.tenant_id == viewer_id, a.partner_tenant_id == owner_id)),
-        a.revoked_at.is_(None), a.valid_from <= today, or_(a.valid_to.is_(None), a.valid_to >= today),
+        a.status == AgreementStatus.ACCEPTED, a.revoked_at.is_(None), a.valid_from <= today, or_(a.valid_to.is_(None), a.valid_to >= today),
     ).where(a.record_kinds.cast(db.String).like('%"resource"%')))))
 
 

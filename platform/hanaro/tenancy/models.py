@@ -233,15 +233,47 @@ RECORD_KIND_LABELS = {
     RecordKind.REFERRAL: _l("서비스의뢰"),
 }
 
+# What an agreement may cover, and so gate: 대상자 (client records shared with another tenant),
+# 사례 (an organisation on a case team, which also needs 대상자), 자원 (partner-scope resources).
+# REFERRAL stays readable on older rows but is no longer offered: referrals are consent-based.
+AGREEABLE_RECORD_KINDS = (RecordKind.CLIENT, RecordKind.CASE, RecordKind.RESOURCE)
+
+
+class AgreementStatus(enum.StrEnum):
+    PROPOSED = "proposed"  # waiting for the partner's answer: shares nothing
+    ACCEPTED = "accepted"  # signed by both sides: shares while within its dates
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"  # the proposer took back an unanswered proposal
+    REVOKED = "revoked"
+    EXPIRED = "expired"  # past valid_to; stored by the expiry job once both sides were told
+
+
+AGREEMENT_STATUS_LABELS = {
+    AgreementStatus.PROPOSED: _l("수락 대기"),
+    AgreementStatus.ACCEPTED: _l("유효"),
+    AgreementStatus.DECLINED: _l("거절됨"),
+    AgreementStatus.WITHDRAWN: _l("제안 철회됨"),
+    AgreementStatus.REVOKED: _l("해지됨"),
+    AgreementStatus.EXPIRED: _l("기간 만료"),
+}
+
+# What the partner may write on an agreement row: its answer and a revocation. Everything else
+# (purpose, kinds, dates, parties) is the proposer's and never changes after the proposal.
+PARTNER_WRITABLE_COLUMNS = (
+    "status", "responded_at", "responded_by_user_id", "decline_reason",
+    "revoked_at", "revoked_by_user_id", "revoked_reason",
+)
+
 
 class SharingAgreement(TenantOwned, IdMixin, PublicIdMixin, db.Model):
-    """A 협약 between the owning tenant and a partner. Both see it; either may revoke it."""
+    """A 협약 proposed by the owning tenant to a partner. It shares nothing until the partner's
+    admin accepts it (``status``); both see it; either may revoke an accepted one."""
 
     __tablename__ = "sharing_agreements"
     __visibility__ = Visibility(
         read=(Owner(), TenantIn("partner_tenant_id")),
         update=(Owner(), TenantIn("partner_tenant_id")),
-        participant_columns=("revoked_at", "revoked_by_user_id", "revoked_reason"),
+        participant_columns=PARTNER_WRITABLE_COLUMNS,
     )
     __table_args__ = (
         UniqueConstraint("tenant_id", "public_id"),
@@ -254,8 +286,12 @@ class SharingAgreement(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     record_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[AgreementStatus] = mapped_column(enum_column(AgreementStatus, 20), default=AgreementStatus.PROPOSED)
     created_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    responded_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    decline_reason: Mapped[str | None] = mapped_column(Text)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
     revoked_reason: Mapped[str | None] = mapped_column(Text)
@@ -266,9 +302,16 @@ class SharingAgreement(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     partner: Mapped[Tenant] = relationship(foreign_keys=[partner_tenant_id])
 
     def is_active_on(self, day: date) -> bool:
-        if self.revoked_at is not None:
+        if self.status is not AgreementStatus.ACCEPTED or self.revoked_at is not None:
             return False
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+    def status_on(self, day: date) -> AgreementStatus:
+        """What the screens show: an accepted agreement past its end reads as expired at once,
+        before the expiry job has stored it."""
+        if self.status is AgreementStatus.ACCEPTED and self.valid_to is not None and self.valid_to < day:
+            return AgreementStatus.EXPIRED
+        return self.status
 
     def other_party(self, tenant_id: int) -> Tenant:
         return self.partner if self.tenant_id == tenant_id else self.tenant
@@ -276,3 +319,48 @@ class SharingAgreement(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     @property
     def record_kind_labels(self) -> list[str]:
         return [str(RECORD_KIND_LABELS[RecordKind(k)]) for k in self.record_kinds]
+
+
+class AgreementAction(enum.StrEnum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    REGISTERED = "registered"  # loaded from tenants/*.toml, signed by both sides on paper
+
+
+AGREEMENT_ACTION_LABELS = {
+    AgreementAction.PROPOSED: _l("협약 제안"),
+    AgreementAction.ACCEPTED: _l("수락"),
+    AgreementAction.DECLINED: _l("거절"),
+    AgreementAction.WITHDRAWN: _l("제안 철회"),
+    AgreementAction.REVOKED: _l("해지"),
+    AgreementAction.EXPIRED: _l("기간 만료"),
+    AgreementAction.REGISTERED: _l("기관 등록부에서 체결된 협약으로 등록"),
+}
+
+
+class AgreementEvent(TenantOwned, IdMixin, db.Model):
+    """Who did what to an agreement, when. Owned by the tenant that acted; the other party
+    (``counterpart_tenant_id``) reads it too. Append-only."""
+
+    __tablename__ = "sharing_agreement_events"
+    # Nobody rewrites or deletes history, not even the tenant that acted.
+    __visibility__ = Visibility(read=(Owner(), TenantIn("counterpart_tenant_id")), update=(), delete=())
+    __table_args__ = (Index("ix_sharing_agreement_events_agreement_id", "agreement_id"),)
+
+    agreement_id: Mapped[int] = mapped_column(BigId, ForeignKey("sharing_agreements.id"))
+    counterpart_tenant_id: Mapped[int] = mapped_column(BigId, ForeignKey("tenants.id"))
+    action: Mapped[AgreementAction] = mapped_column(enum_column(AgreementAction, 20))
+    actor_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    tenant: Mapped[Tenant] = relationship(foreign_keys="AgreementEvent.tenant_id")
+    actor: Mapped["User | None"] = relationship(foreign_keys=[actor_user_id])  # noqa: F821
+
+    @property
+    def action_label(self) -> str:
+        return str(AGREEMENT_ACTION_LABELS[self.action])

@@ -309,20 +309,21 @@ class ProvinceOfOwner(Rule):
 
 @dataclass(frozen=True)
 class AgreementPartner(Rule):
-    """The active tenant has an agreement with the row's owner that is in force today (not revoked,
-    within its dates) and covers ``record_kind``, in either direction."""
+    """The active tenant has an agreement with the row's owner that is in force today (accepted by
+    the partner, not revoked, within its dates) and covers ``record_kind``, in either direction."""
 
     record_kind: str
 
     def _agreements(self):
         return table("sharing_agreements", column("tenant_id"), column("partner_tenant_id"), column("record_kinds"),
-                     column("valid_from"), column("valid_to"), column("revoked_at"))
+                     column("valid_from"), column("valid_to"), column("revoked_at"), column("status"))
 
     def orm(self, cls, tenant_id, user_id):
         a = self._agreements()
         return exists(select(a.c.tenant_id).where(
             or_(and_(a.c.tenant_id == cls.tenant_id, a.c.partner_tenant_id == tenant_id),
                 and_(a.c.partner_tenant_id == cls.tenant_id, a.c.tenant_id == tenant_id)),
+            a.c.status == "accepted",
             a.c.revoked_at.is_(None),
             a.c.valid_from <= func.current_date(),
             or_(a.c.valid_to.is_(None), a.c.valid_to >= func.current_date()),
@@ -334,6 +335,7 @@ class AgreementPartner(Rule):
             "EXISTS (SELECT 1 FROM sharing_agreements a WHERE "
             f"((a.tenant_id = {table_name}.tenant_id AND a.partner_tenant_id = {RLS_TENANT}) OR "
             f"(a.partner_tenant_id = {table_name}.tenant_id AND a.tenant_id = {RLS_TENANT})) "
+            "AND a.status = 'accepted' "
             "AND a.revoked_at IS NULL AND a.valid_from <= current_date "
             "AND (a.valid_to IS NULL OR a.valid_to >= current_date) "
             f"AND a.record_kinds::text LIKE '%\"{self.record_kind}\"%')"

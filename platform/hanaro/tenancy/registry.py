@@ -18,7 +18,7 @@ from ..accounts.models import User
 from ..core.db import db
 from ..pilots import registry as pilots_registry  # the [[pilots]] section: pilot workspaces as data
 from . import context
-from .models import Membership, RecordKind, Region, RegionLevel, Role, RoleChange, RoleChangeAction, SharingAgreement, Tenant, TenantKind
+from .models import AgreementAction, AgreementEvent, AgreementStatus, Membership, RecordKind, Region, RegionLevel, Role, RoleChange, RoleChangeAction, SharingAgreement, Tenant, TenantKind
 
 
 class RegionEntry(Schema):
@@ -48,6 +48,8 @@ class AgreementEntry(Schema):
     )
     valid_from = fields.Date(required=True)
     valid_to = fields.Date(load_default=None)
+    # A proposal the partner has not answered yet (the demo shows one); otherwise signed by both.
+    proposed = fields.Boolean(load_default=False)
 
 
 class MembershipEntry(Schema):
@@ -315,7 +317,16 @@ def _apply_agreement(entry, owner, partner, report) -> None:
         "valid_from": entry["valid_from"],
         "valid_to": entry["valid_to"],
     }
-    _upsert(SharingAgreement, existing, values, report, "agreements")
+    # The file records agreements both sides have signed: a new one is in force at once. Re-applying
+    # never changes its status (a revoked one stays revoked).
+    agreement = _upsert(SharingAgreement, existing, values, report, "agreements")
+    if existing is None:
+        proposed = entry["proposed"]
+        agreement.status = AgreementStatus.PROPOSED if proposed else AgreementStatus.ACCEPTED
+        db.session.flush()
+        db.session.add(AgreementEvent(agreement_id=agreement.id, counterpart_tenant_id=partner.id,
+                                      action=AgreementAction.PROPOSED if proposed else AgreementAction.REGISTERED,
+                                      note=None if proposed else entry["key"]))
     db.session.flush()
 
 

@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..core.forms import FormSchema, email, length, one_of
-from .models import RecordKind, Role, TenantKind
+from .models import AGREEABLE_RECORD_KINDS, Role, TenantKind
 
 ROLE_VALUES = [r.value for r in Role]
 
@@ -36,7 +36,7 @@ class AgreementForm(FormSchema):
     partner = fields.String(required=True, validate=length(max=64))
     purpose = fields.String(required=True, validate=length(min=2, max=2000))
     record_kinds = fields.List(
-        fields.String(validate=one_of([k.value for k in RecordKind])),
+        fields.String(validate=one_of([k.value for k in AGREEABLE_RECORD_KINDS])),
         required=True,
         error_messages={"required": _l("공유할 정보 종류를 하나 이상 고르세요.")},
     )
@@ -51,6 +51,11 @@ class AgreementForm(FormSchema):
 
 class RevokeAgreementForm(FormSchema):
     reason = fields.String(required=True, validate=length(min=2, max=1000))
+
+
+class DeclineAgreementForm(FormSchema):
+    reason = fields.String(required=True, validate=length(min=2, max=1000),
+                           error_messages={"required": _l("거절 사유를 적어 주세요.")})
 
 
 class TenantForm(FormSchema):

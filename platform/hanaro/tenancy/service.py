@@ -13,6 +13,9 @@ from ..core.db import db, utcnow
 from ..core.rules import RuleViolation
 from . import context
 from .models import (
+    AgreementAction,
+    AgreementEvent,
+    AgreementStatus,
     InvitationStatus,
     Membership,
     Role,
@@ -165,6 +168,11 @@ def role_changes_of_active_tenant(limit: int = 200) -> list[RoleChange]:
 
 
 # -- sharing agreements ------------------------------------------------------------------------
+#
+# An agreement is proposed by one tenant's admin and shares nothing until the partner's admin
+# accepts it. The partner may decline (with a reason); the proposer may withdraw an unanswered
+# proposal; either side may revoke an accepted one. Both sides are told of every step, and every
+# step is recorded with its actor (AgreementEvent).
 
 def agreements_of_active_tenant() -> list[SharingAgreement]:
     """Agreements this tenant made or is a partner in (the policy decides which)."""
@@ -177,6 +185,14 @@ def agreements_of_active_tenant() -> list[SharingAgreement]:
     )
 
 
+def proposals_awaiting_answer(agreements: list[SharingAgreement] | None = None) -> list[SharingAgreement]:
+    """Proposals addressed to the active tenant that its admin has yet to answer (among
+    ``agreements`` when the caller has them already)."""
+    tenant_id = context.current_tenant_id()
+    return [a for a in (agreements_of_active_tenant() if agreements is None else agreements)
+            if a.partner_tenant_id == tenant_id and a.status is AgreementStatus.PROPOSED]
+
+
 def get_agreement_or_404(public_id: str) -> SharingAgreement:
     agreement = db.session.scalar(select(SharingAgreement).where(SharingAgreement.public_id == public_id))
     if agreement is None:
@@ -184,7 +200,45 @@ def get_agreement_or_404(public_id: str) -> SharingAgreement:
     return agreement
 
 
-def create_agreement(partner: Tenant, purpose, record_kinds, valid_from, valid_to, actor) -> SharingAgreement:
+def history_of(agreement: SharingAgreement) -> list[AgreementEvent]:
+    return list(db.session.scalars(
+        select(AgreementEvent).options(joinedload(AgreementEvent.actor), joinedload(AgreementEvent.tenant))
+        .where(AgreementEvent.agreement_id == agreement.id)
+        .order_by(AgreementEvent.at, AgreementEvent.id)
+    ))
+
+
+def _record(agreement: SharingAgreement, action: AgreementAction, actor, note: str | None = None) -> None:
+    acting_tenant = context.current_tenant_id()
+    counterpart = agreement.partner_tenant_id if acting_tenant == agreement.tenant_id else agreement.tenant_id
+    db.session.add(AgreementEvent(agreement_id=agreement.id, counterpart_tenant_id=counterpart, action=action,
+                                  actor_user_id=actor.id if actor else None, note=note))
+    db.session.flush()
+
+
+NOTICES = {
+    AgreementAction.PROPOSED: ("agreement_proposed", _l("%(owner)s에서 %(partner)s에 정보공유 협약을 제안했습니다.")),
+    AgreementAction.ACCEPTED: ("agreement_answered", _l("%(partner)s에서 %(owner)s의 협약 제안을 수락했습니다. 협약이 발효됩니다.")),
+    AgreementAction.DECLINED: ("agreement_answered", _l("%(partner)s에서 %(owner)s의 협약 제안을 거절했습니다.")),
+    AgreementAction.WITHDRAWN: ("agreement_answered", _l("%(owner)s에서 %(partner)s에 보낸 협약 제안을 철회했습니다.")),
+    AgreementAction.REVOKED: ("agreement_ended", _l("%(owner)s와 %(partner)s의 협약이 해지되었습니다.")),
+    AgreementAction.EXPIRED: ("agreement_ended", _l("%(owner)s와 %(partner)s의 협약 기간이 끝났습니다.")),
+}
+
+
+def _notify_both_sides(agreement: SharingAgreement, action: AgreementAction) -> None:
+    """The same notice in each party's inbox (tenant names only: it is e-mailed)."""
+    from ..notifications.service import notify
+
+    kind, title = NOTICES[action]
+    text = str(title % {"owner": agreement.tenant.name, "partner": agreement.partner.name})
+    link = f"/agreements/{agreement.public_id}"
+    for tenant_id in (agreement.tenant_id, agreement.partner_tenant_id):
+        notify(tenant_id, kind=kind, title=text, link=link,
+               dedupe_key=f"agreement-{action.value}:{agreement.public_id}")
+
+
+def propose_agreement(partner: Tenant, purpose, record_kinds, valid_from, valid_to, actor) -> SharingAgreement:
     tenant_id = context.current_tenant_id()
     if partner.id == tenant_id:
         raise RuleViolation(_l("자기 기관과는 협약을 맺을 수 없습니다."), field="partner")
@@ -196,20 +250,100 @@ def create_agreement(partner: Tenant, purpose, record_kinds, valid_from, valid_t
         record_kinds=sorted(set(record_kinds)),
         valid_from=valid_from,
         valid_to=valid_to,
+        status=AgreementStatus.PROPOSED,
         created_by_user_id=actor.id if actor else None,
     )
     db.session.add(agreement)
     db.session.flush()
+    _record(agreement, AgreementAction.PROPOSED, actor)
+    _notify_both_sides(agreement, AgreementAction.PROPOSED)
     return agreement
 
 
+REFUSALS = {
+    AgreementStatus.ACCEPTED: _l("이미 수락된 협약입니다."),
+    AgreementStatus.DECLINED: _l("상대 기관이 이미 거절한 제안입니다."),
+    AgreementStatus.WITHDRAWN: _l("제안한 기관이 이미 철회한 제안입니다."),
+    AgreementStatus.REVOKED: _l("이미 해지된 협약입니다."),
+    AgreementStatus.EXPIRED: _l("기간이 끝난 협약입니다."),
+    AgreementStatus.PROPOSED: _l("상대 기관이 아직 답하지 않은 제안입니다. 해지 대신 제안을 철회하세요."),
+}
+
+
+def _locked(agreement: SharingAgreement, *allowed: AgreementStatus) -> None:
+    """Re-read the row under a lock, so two admins answering at once are served one after the
+    other, and refuse with the reason when it is no longer in an ``allowed`` status."""
+    db.session.refresh(agreement, with_for_update=True)
+    if agreement.status not in allowed:
+        raise RuleViolation(REFUSALS[agreement.status])
+
+
+def _require_partner(agreement: SharingAgreement) -> None:
+    if agreement.partner_tenant_id != context.current_tenant_id():
+        raise RuleViolation(_l("협약 제안을 받은 기관의 관리자만 수락하거나 거절할 수 있습니다."))
+
+
+def accept_agreement(agreement: SharingAgreement, actor) -> None:
+    _require_partner(agreement)
+    _locked(agreement, AgreementStatus.PROPOSED)
+    if agreement.valid_to is not None and agreement.valid_to < clock.today():
+        raise RuleViolation(_l("제안된 기간이 이미 지났습니다. 거절하고 새 기간으로 다시 제안받으세요."))
+    agreement.status = AgreementStatus.ACCEPTED
+    agreement.responded_at, agreement.responded_by_user_id = utcnow(), actor.id
+    db.session.flush()
+    _record(agreement, AgreementAction.ACCEPTED, actor)
+    _notify_both_sides(agreement, AgreementAction.ACCEPTED)
+
+
+def decline_agreement(agreement: SharingAgreement, reason: str, actor) -> None:
+    _require_partner(agreement)
+    if not (reason or "").strip():
+        raise RuleViolation(_l("거절 사유를 적어 주세요."), field="reason")
+    _locked(agreement, AgreementStatus.PROPOSED)
+    agreement.status = AgreementStatus.DECLINED
+    agreement.responded_at, agreement.responded_by_user_id = utcnow(), actor.id
+    agreement.decline_reason = reason.strip()
+    db.session.flush()
+    _record(agreement, AgreementAction.DECLINED, actor, reason.strip())
+    _notify_both_sides(agreement, AgreementAction.DECLINED)
+
+
+def withdraw_agreement(agreement: SharingAgreement, actor) -> None:
+    if agreement.tenant_id != context.current_tenant_id():
+        raise RuleViolation(_l("제안한 기관만 제안을 철회할 수 있습니다."))
+    _locked(agreement, AgreementStatus.PROPOSED)
+    agreement.status = AgreementStatus.WITHDRAWN
+    db.session.flush()
+    _record(agreement, AgreementAction.WITHDRAWN, actor)
+    _notify_both_sides(agreement, AgreementAction.WITHDRAWN)
+
+
 def revoke_agreement(agreement: SharingAgreement, reason: str, actor) -> None:
-    if agreement.revoked_at is not None:
-        raise RuleViolation(_l("이미 해지된 협약입니다."))
+    _locked(agreement, AgreementStatus.ACCEPTED)
+    agreement.status = AgreementStatus.REVOKED
     agreement.revoked_at = utcnow()
     agreement.revoked_by_user_id = actor.id
     agreement.revoked_reason = reason
     db.session.flush()
+    _record(agreement, AgreementAction.REVOKED, actor, reason)
+    _notify_both_sides(agreement, AgreementAction.REVOKED)
+
+
+def expire_agreements(today: date | None = None) -> int:
+    """As the proposing tenant (the row's owner): mark its accepted agreements past their end as
+    expired and tell both sides, once — an expired agreement is no longer ``accepted``."""
+    today = today or clock.today()
+    due = list(db.session.scalars(select(SharingAgreement).where(
+        SharingAgreement.tenant_id == context.current_tenant_id(),
+        SharingAgreement.status == AgreementStatus.ACCEPTED,
+        SharingAgreement.valid_to < today,
+    )))
+    for agreement in due:
+        agreement.status = AgreementStatus.EXPIRED
+        db.session.flush()
+        _record(agreement, AgreementAction.EXPIRED, None)
+        _notify_both_sides(agreement, AgreementAction.EXPIRED)
+    return len(due)
 
 
 def tenants_with_active_agreement(record_kind: str, day: date | None = None) -> set[int]:
@@ -221,6 +355,18 @@ def tenants_with_active_agreement(record_kind: str, day: date | None = None) -> 
         if agreement.is_active_on(day) and record_kind in agreement.record_kinds:
             partners.add(agreement.other_party(tenant_id).id)
     return partners
+
+
+def agreement_covers(other_tenant_id: int, *record_kinds: str, day: date | None = None) -> bool:
+    """Has the active tenant an accepted agreement in force with ``other_tenant_id`` covering
+    every one of ``record_kinds`` (a single agreement, either direction)?"""
+    day = day or clock.today()
+    tenant_id = context.current_tenant_id()
+    return any(
+        agreement.is_active_on(day) and agreement.other_party(tenant_id).id == other_tenant_id
+        and set(record_kinds) <= set(agreement.record_kinds)
+        for agreement in agreements_of_active_tenant()
+    )
 
 
 # -- tenants (global) ----------------------------------------------------------------------------

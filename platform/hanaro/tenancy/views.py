@@ -11,11 +11,12 @@ from ..core.db import db
 from ..core import idempotency
 from ..core.forms import parse_form
 from . import invitations, service
-from .models import RECORD_KIND_LABELS, ROLE_LABELS, TENANT_KIND_LABELS, Region, Role
+from .models import AGREEABLE_RECORD_KINDS, RECORD_KIND_LABELS, ROLE_LABELS, TENANT_KIND_LABELS, Region, Role
 from .schemas import (
     AddMemberForm,
     AgreementForm,
     ChangeRolesForm,
+    DeclineAgreementForm,
     RevokeAgreementForm,
     SwitchTenantForm,
     TenantForm,
@@ -184,7 +185,9 @@ def role_history():
 
 # -- sharing agreements ------------------------------------------------------------------------
 
-RECORD_KIND_OPTIONS = list(RECORD_KIND_LABELS.items())
+# 서비스의뢰 is not offered: a referral may go to any organisation in the directory, on the
+# client's consent, so an agreement covering it would gate nothing (see README, 협약).
+RECORD_KIND_OPTIONS = [(k, RECORD_KIND_LABELS[k]) for k in AGREEABLE_RECORD_KINDS]
 
 
 def _agreements_page(form=None, errors=None, status=200):
@@ -224,44 +227,86 @@ def create_agreement():
     if not idempotency.claim():
         return redirect(url_for("tenancy.agreements"), code=303)
     try:
-        agreement = service.create_agreement(
+        agreement = service.propose_agreement(
             partner, data["purpose"], data["record_kinds"], data["valid_from"], data["valid_to"], current_user
         )
     except RuleViolation as violation:
         return _agreements_page(request.form, violation.as_errors(), 422)
     target = url_for("tenancy.agreement", public_id=agreement.public_id)
     idempotency.record_result(target)
-    flash(_("협약을 등록했습니다: %(name)s", name=partner.name), "success")
+    flash(_("%(name)s에 협약을 제안했습니다. 상대 기관 관리자가 수락해야 공유가 시작됩니다.", name=partner.name), "success")
     return redirect(target, code=303)
+
+
+def _agreement_page(agreement, form=None, errors=None, status=200):
+    return (
+        render_template(
+            "tenancy/agreement.html",
+            agreement=agreement,
+            history=service.history_of(agreement),
+            is_partner=agreement.partner_tenant_id == g.active_tenant.id,
+            can_manage=g.membership.has_role(Role.TENANT_ADMIN),
+            form=form or {},
+            errors=errors or {},
+        ),
+        status,
+    )
 
 
 @bp.route("/agreements/<public_id>", methods=["GET"])
 @tenant_member()
 def agreement(public_id):
+    return _agreement_page(service.get_agreement_or_404(public_id))
+
+
+def _change_agreement(public_id, change, done_message, schema=None, side=None):
+    """Load (404 for a third tenant; 403 for the party that may not do this, named by ``side``:
+    "partner_tenant_id" or "tenant_id"), validate, apply ``change`` and report. A refused
+    transition (answered meanwhile) is shown with its reason (409), never a 500."""
     agreement = service.get_agreement_or_404(public_id)
-    return render_template(
-        "tenancy/agreement.html",
-        agreement=agreement,
-        can_manage=g.membership.has_role(Role.TENANT_ADMIN),
-        form={},
-        errors={},
-    )
+    if side is not None and getattr(agreement, side) != g.active_tenant.id:
+        abort(403)
+    data, errors = parse_form(schema) if schema is not None else ({}, {})
+    if errors:
+        return _agreement_page(agreement, request.form, errors, 422)
+    try:
+        change(agreement, data)
+    except RuleViolation as violation:
+        db.session.rollback()
+        agreement = service.get_agreement_or_404(public_id)
+        status = 422 if violation.field else 409
+        return _agreement_page(agreement, request.form, violation.as_errors(), status)
+    flash(done_message, "success")
+    return redirect(url_for("tenancy.agreement", public_id=public_id), code=303)
+
+
+@bp.post("/agreements/<public_id>/accept")
+@tenant_member(Role.TENANT_ADMIN)
+def accept_agreement(public_id):
+    return _change_agreement(public_id, lambda a, data: service.accept_agreement(a, current_user),
+                             _("협약을 수락했습니다. 이제 협약에 적힌 정보를 공유합니다."), side="partner_tenant_id")
+
+
+@bp.post("/agreements/<public_id>/decline")
+@tenant_member(Role.TENANT_ADMIN)
+def decline_agreement(public_id):
+    return _change_agreement(public_id, lambda a, data: service.decline_agreement(a, data["reason"], current_user),
+                             _("협약 제안을 거절했습니다. 아무 정보도 공유되지 않습니다."), DeclineAgreementForm(),
+                             side="partner_tenant_id")
+
+
+@bp.post("/agreements/<public_id>/withdraw")
+@tenant_member(Role.TENANT_ADMIN)
+def withdraw_agreement(public_id):
+    return _change_agreement(public_id, lambda a, data: service.withdraw_agreement(a, current_user),
+                             _("협약 제안을 철회했습니다."), side="tenant_id")
 
 
 @bp.post("/agreements/<public_id>/revoke")
 @tenant_member(Role.TENANT_ADMIN)
 def revoke_agreement(public_id):
-    agreement = service.get_agreement_or_404(public_id)
-    context = {"agreement": agreement, "can_manage": True}
-    data, errors = parse_form(RevokeAgreementForm())
-    if errors:
-        return _invalid("tenancy/agreement.html", errors, **context)
-    try:
-        service.revoke_agreement(agreement, data["reason"], current_user)
-    except RuleViolation as violation:
-        return _violation("tenancy/agreement.html", violation, **context)
-    flash(_("협약을 해지했습니다. 이 협약에 따른 공유는 즉시 중단됩니다."), "success")
-    return redirect(url_for("tenancy.agreement", public_id=public_id), code=303)
+    return _change_agreement(public_id, lambda a, data: service.revoke_agreement(a, data["reason"], current_user),
+                             _("협약을 해지했습니다. 이 협약에 따른 공유는 즉시 중단됩니다."), RevokeAgreementForm())
 
 
 # -- platform operator: tenants ------------------------------------------------------------------
