@@ -281,7 +281,8 @@ class CaseWorld:
     """A welfare centre (lead) with a case on one client, a dong centre that may join the team
     (the client's consent covers "whoever joins the case team"), and an outsider tenant."""
 
-    def __init__(self, make, consent_health=False, rrn="500517-2000004"):
+    def __init__(self, make, consent_health=False, rrn="500517-2000004", agreement_kinds=("client", "case"),
+                 agreement_status="accepted"):
         self.make = make
         self.lead = make.tenant(name="한라종합사회복지관")
         self.partner = make.tenant(name="한림읍 행정복지센터", kind=TenantKind.DONG_CENTRE)
@@ -293,8 +294,10 @@ class CaseWorld:
         self.person = make.client(self.lead, name="김하나", rrn=rrn, birth_date=date(1950, 5, 17), sex="F")
         self.consent = make.consent(self.person, scope="case_team", includes_health=consent_health)
         self.case = make.case(self.person, self.lead_worker)
-        # The lead and the dong centre signed an agreement covering clients and cases (the outsider did not).
-        self.agreement = make.agreement(self.lead, self.partner, record_kinds=("client", "case"))
+        # The lead and the dong centre signed an agreement covering clients and cases (the outsider did not);
+        # ``agreement_status=None`` for none at all.
+        self.agreement = None if agreement_status is None else make.agreement(
+            self.lead, self.partner, record_kinds=agreement_kinds, status=agreement_status)
 
     def join_partner(self, accept=True):
         """Invite the dong centre; accepted unless ``accept`` is False. Returns the membership."""

@@ -300,17 +300,12 @@ def test_every_case_page_view_is_in_the_access_log(make, world):
 
 @pytest.mark.parametrize("agreement", ["none", "proposed", "case_only", "declined"])
 def test_inviting_needs_an_accepted_agreement_covering_clients_and_cases(make, agreement):
-    from hanaro.tenancy.models import SharingAgreement
 
-    world = make.case_world()
-    with make.as_tenant(world.lead) as session:  # the client's consent still covers the partner
-        row = session.get(SharingAgreement, world.agreement.id)
-        if agreement == "none":
-            row.partner_tenant_id = world.outsider.id
-        elif agreement == "case_only":
-            row.record_kinds = ["case"]
-        else:
-            row.status = agreement
+    # The client's consent covers the partner either way; the agreement's terms never change once
+    # signed, so each world starts with the agreement in question.
+    world = make.case_world(**{
+        "none": {"agreement_status": None}, "case_only": {"agreement_kinds": ("case",)},
+    }.get(agreement, {"agreement_status": agreement}))
     browser = world.signed_in(world.lead_worker)
     response = invite(browser, world)
     assert response.status_code == 422

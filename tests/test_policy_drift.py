@@ -105,9 +105,17 @@ def _guard_differences(connection, table: str) -> list[str]:
     frozen = rls.freeze(table)
     update = frozen["update_guard"]
     declared = {
-        f"{table}_guard_update": None if update is None else [
-            "{" + ",".join(update["fixed"]) + "}", "{" + ",".join(update["participant"]) + "}"],
+        f"{table}_guard_update": None if update is None else _update_arguments(update),
         f"{table}_guard_insert": frozen["insert_guard"],
     }
     return [f"{name}: installed {_trigger_arguments(connection, name)}, declared {arguments}"
             for name, arguments in declared.items() if _trigger_arguments(connection, name) != arguments]
+
+
+def _update_arguments(update: dict) -> list[str]:
+    arguments = ["{" + ",".join(update["fixed"]) + "}", "{" + ",".join(update["participant"]) + "}"]
+    moves = update.get("transitions")
+    if moves:
+        owner = "*" if moves["owner"] is None else "{" + ",".join(moves["owner"]) + "}"
+        arguments += [moves["column"], "{" + ",".join(moves["participant"]) + "}", owner]
+    return arguments

@@ -167,3 +167,103 @@ def test_a_membership_row_another_tenant_slipped_in_opens_nothing(ctx, world):
          "user": world.outsider_worker.id})
     with acting_as(world.outsider.id, None):
         assert db.session.scalar(select(Case).where(Case.id == world.case.id)) is None
+
+
+# -- each side makes only its own moves ------------------------------------------------------------
+
+def test_a_proposer_cannot_accept_its_own_agreement_nor_change_its_terms(ctx, make):
+    from hanaro.tenancy.models import SharingAgreement
+
+    proposer, partner, third = make.tenant(name="제안기관"), make.tenant(name="상대기관"), make.tenant(name="제3기관")
+    proposal = make.agreement(proposer, partner, record_kinds=("resource",), status="proposed")
+    accepted = make.agreement(proposer, partner, record_kinds=("resource",))
+
+    def accept_own():
+        db.session.get(SharingAgreement, proposal.id).status = "accepted"
+
+    def re_aim():
+        db.session.get(SharingAgreement, accepted.id).partner_tenant_id = third.id
+
+    def widen():
+        db.session.get(SharingAgreement, accepted.id).record_kinds = ["resource", "client", "case"]
+
+    def partner_accepts():
+        db.session.get(SharingAgreement, proposal.id).status = "accepted"
+
+    assert _refused(proposer, accept_own)
+    assert _refused(proposer, re_aim)
+    assert _refused(proposer, widen)
+    assert not _refused(partner, partner_accepts)
+
+
+def test_a_grantee_cannot_bring_back_access_it_gave_up_or_lost(ctx, world):
+    member_id = world.member.id
+    with acting_as(world.lead.id, world.lead_worker.id):  # the lead removes the partner from the team
+        grant_id = db.session.scalar(select(ClientAccessGrant.id).where(
+            ClientAccessGrant.client_id == world.person.id, ClientAccessGrant.grantee_tenant_id == world.partner.id))
+        db.session.get(ClientAccessGrant, grant_id).status = "revoked"
+        db.session.get(CaseMember, member_id).status = "removed"
+        db.session.flush()
+
+    def reactivate_grant():
+        db.session.get(ClientAccessGrant, grant_id).status = "active"
+
+    def rejoin():
+        db.session.get(CaseMember, member_id).status = "accepted"
+
+    assert _refused(world.partner, reactivate_grant)
+    assert _refused(world.partner, rejoin)
+
+
+@postgres_only
+def test_the_database_keeps_each_sides_moves(ctx, make, world):
+    proposer, partner = make.tenant(name="제안기관"), make.tenant(name="상대기관")
+    proposal = make.agreement(proposer, partner, record_kinds=("resource",), status="proposed")
+    with pytest.raises(DBAPIError, match="may not move"):
+        _as_tenant_sql(proposer.id, "update sharing_agreements set status = 'accepted' where id = :id", id=proposal.id)
+    with pytest.raises(DBAPIError, match="never changes"):
+        _as_tenant_sql(proposer.id, "update sharing_agreements set record_kinds = '[\"resource\", \"case\"]' "
+                       "where id = :id", id=proposal.id)
+    assert _as_tenant_sql(partner.id, "update sharing_agreements set status = 'accepted' where id = :id",
+                          id=proposal.id).rowcount == 1
+    with pytest.raises(DBAPIError, match="may not move"):  # accepted → back to invited is not the member's move
+        _as_tenant_sql(world.partner.id, "update case_members set status = 'invited' where id = :id",
+                       id=world.member.id)
+
+
+@postgres_only
+def test_a_changed_foreign_key_is_checked_like_a_new_one(ctx, world, make):
+    mine = make.client(world.outsider, name="바깥대상자")
+    consent = make.consent(mine)
+    with pytest.raises(DBAPIError, match="may not use"):
+        _as_tenant_sql(world.outsider.id, "update consents set client_id = :theirs where id = :id",
+                       theirs=world.person.id, id=consent.id)
+
+
+@postgres_only
+def test_a_temporary_table_cannot_stand_in_for_the_parent(ctx, world):
+    """The trigger reads the real table (schema-qualified, search_path pinned), not one the writer made."""
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.execute(text("create temporary table cases (id bigint, tenant_id bigint) on commit drop"))
+        db.session.execute(text("insert into pg_temp.cases values (:case, :me)"),
+                           {"case": world.case.id, "me": world.outsider.id})
+        db.session.execute(text("select set_config('hanaro.tenant_id', :t, true)"), {"t": str(world.outsider.id)})
+        with pytest.raises(DBAPIError, match="may not use"):
+            db.session.execute(text(
+                "insert into case_members (tenant_id, case_id, member_tenant_id, consent_id, status, "
+                "invited_by_user_id, invited_at, public_id) "
+                "values (:me, :case, :me, :consent, 'accepted', :user, now(), 'rogue-member-2')"),
+                {"me": world.outsider.id, "case": world.case.id, "consent": world.consent.id,
+                 "user": world.outsider_worker.id})
+    finally:
+        savepoint.rollback()
+
+
+def test_the_receivers_moves_the_database_allows_are_those_of_the_referral_state_machine():
+    from hanaro.referrals import states
+    from hanaro.referrals.models import RECEIVER_MOVES
+
+    machine = {(source.value, t.target.value) for t in states.TRANSITIONS.values() if t.side is states.Side.RECEIVER
+               for source in t.sources}
+    assert set(RECEIVER_MOVES) == machine

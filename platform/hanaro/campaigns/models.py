@@ -36,7 +36,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from ..core.db import BigId, IdMixin, PublicIdMixin, UTCDateTime, db, enum_column, utcnow
 from ..tenancy.owned import TenantOwned
-from ..tenancy.policy import AllOf, MemberOf, Owner, TenantIn, Visibility, When
+from ..tenancy.policy import AllOf, MemberOf, Owner, TenantIn, Transitions, Visibility, When
 
 
 class Category(enum.StrEnum):
@@ -223,7 +223,9 @@ class Nomination(_CampaignPart, PublicIdMixin, db.Model):
         participant_columns=("reason", "priority", "quantity", "dong_code", "snapshot", "rrn_encrypted", "status",
                              "decision_note", "submitted_at", "withdrawn_at", "client_data_withdrawn_at",
                              "delivery_status", "delivered_on", "delivery_note", "delivery_recorded_by_user_id",
-                             "updated_at", "version"))
+                             "updated_at", "version"),
+        transitions=Transitions("status", participant=(("submitted", "withdrawn"), ("accepted", "withdrawn"),
+                                                       ("withdrawn", "submitted"))))
     __table_args__ = (
         UniqueConstraint("tenant_id", "public_id"),
         # One nomination per client and campaign by a nominator; unique per organiser and nominator,

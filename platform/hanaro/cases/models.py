@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.db import enum_column, BigId, IdMixin, PublicIdMixin, UTCDateTime, db, utcnow
 from ..tenancy.owned import TenantOwned
-from ..tenancy.policy import AllOf, AnyOf, MemberOf, Owner, TenantIn, Visibility, When
+from ..tenancy.policy import AllOf, AnyOf, MemberOf, Owner, TenantIn, Transitions, Visibility, When
 
 # -- reference data (global) ---------------------------------------------------------------------
 
@@ -141,6 +141,8 @@ class CaseMember(TenantOwned, IdMixin, PublicIdMixin, db.Model):
         read=(Owner(), TenantIn("member_tenant_id")), update=(Owner(), TenantIn("member_tenant_id")),
         grants_on=("case_id",), grantee_column="member_tenant_id",
         participant_columns=("status", "responded_at", "response_note", "worker_user_id", "ended_at"),
+        transitions=Transitions("status", participant=(("invited", "accepted"), ("invited", "declined"),
+                                                       ("accepted", "left"))),
     )
     __table_args__ = (
         UniqueConstraint("tenant_id", "public_id"),

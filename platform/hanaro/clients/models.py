@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.db import enum_column, BigId, IdMixin, PublicIdMixin, UTCDateTime, db, utcnow
 from ..tenancy.owned import TenantOwned
-from ..tenancy.policy import MemberOf, Owner, TenantIn, Visibility
+from ..tenancy.policy import MemberOf, Owner, TenantIn, Transitions, Visibility
 
 # A client row is visible to its owner and to tenants holding an active, unexpired access grant
 # (given when a consent-covered case invitation is accepted, or a referral is received).
@@ -194,6 +194,8 @@ class ClientAccessGrant(TenantOwned, IdMixin, db.Model):
         update=(Owner(), TenantIn("grantee_tenant_id")),
         grants_on=("client_id",), grantee_column="grantee_tenant_id",
         participant_columns=("status", "revoked_at", "revoked_reason"),
+        transitions=Transitions("status", participant=(("pending", "active"), ("pending", "revoked"),
+                                                       ("active", "revoked"))),
     )
     __table_args__ = (
         Index("ix_client_access_grants_client_id_grantee", "client_id", "grantee_tenant_id"),

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from ..core.db import BigId, IdMixin, PublicIdMixin, UTCDateTime, db, enum_column, utcnow
 from ..tenancy.owned import TenantOwned
-from ..tenancy.policy import Owner, ParentTenant, ProvinceOfOwner, TenantIn, Visibility, When
+from ..tenancy.policy import Owner, ParentTenant, ProvinceOfOwner, TenantIn, Transitions, Visibility, When
 
 # The facility's own tenant, through the facility row the record belongs to.
 FACILITY_TENANT = ParentTenant("oversight_facilities", "facility_id", "facility_tenant_id")
@@ -342,7 +342,8 @@ class CorrectiveAction(_FacilityPart, PublicIdMixin, db.Model):
     __tablename__ = "oversight_corrective_actions"
     __visibility__ = Visibility(
         read=READERS, insert=(Owner(),), update=(Owner(), FACILITY_TENANT), delete=(),
-        participant_columns=("state", "answer", "answered_at", "answered_by_user_id", "updated_at", "version"))
+        participant_columns=("state", "answer", "answered_at", "answered_by_user_id", "updated_at", "version"),
+        transitions=Transitions("state", participant=(("requested", "answered"), ("returned", "answered"))))
     __table_args__ = (
         UniqueConstraint("tenant_id", "public_id"),
         UniqueConstraint("tenant_id", "finding_id"),

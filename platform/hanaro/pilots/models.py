@@ -326,7 +326,8 @@ class MetricFigure(TenantOwned, IdMixin, db.Model):
     __tablename__ = "pilot_metric_figures"
     __visibility__ = Visibility(read=(Owner(), TenantIn("reporter_tenant_id")),
                                 insert=(TenantIn("reporter_tenant_id"),), update=(TenantIn("reporter_tenant_id"),),
-                                delete=(TenantIn("reporter_tenant_id"),), participant_columns=("value", "computed_at"))
+                                delete=(TenantIn("reporter_tenant_id"),), participant_columns=("value", "computed_at"),
+                                unread_references=("workspace_id",))
     __table_args__ = (UniqueConstraint("workspace_id", "reporter_tenant_id", "metric", "week_start", "dong_code",
                                        "dimension"),
                       Index("ix_pilot_metric_figures_workspace_id_metric", "workspace_id", "metric"))

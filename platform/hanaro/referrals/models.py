@@ -18,7 +18,14 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from ..core.db import BigId, IdMixin, PublicIdMixin, UTCDateTime, db, enum_column, utcnow
 from ..tenancy.owned import TenantOwned
-from ..tenancy.policy import MemberOf, Owner, TenantIn, Visibility, When
+from ..tenancy.policy import MemberOf, Owner, TenantIn, Transitions, Visibility, When
+
+
+RECEIVER_MOVES = (
+    ("sent", "accepted"), ("waitlisted", "accepted"), ("sent", "waitlisted"), ("sent", "declined"),
+    ("waitlisted", "declined"), ("accepted", "in_progress"), ("accepted", "completed"), ("in_progress", "completed"),
+    ("accepted", "not_completed"), ("in_progress", "not_completed"),
+)
 
 
 class State(enum.StrEnum):
@@ -87,7 +94,9 @@ class Referral(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     __visibility__ = Visibility(
         read=SENT_TO_RECEIVER, insert=(Owner(),), update=SENT_TO_RECEIVER, delete=(),
         participant_columns=("state", "answered_at", "closed_at", "decline_reason", "answer_note", "outcome_note",
-                             "handled_by_user_id", "updated_at", "version"))
+                             "handled_by_user_id", "updated_at", "version"),
+        # The receiver's moves: those of referrals.states.TRANSITIONS for Side.RECEIVER (tested equal).
+        transitions=Transitions("state", participant=RECEIVER_MOVES))
     __table_args__ = (
         UniqueConstraint("tenant_id", "public_id"),
         Index("ix_referrals_tenant_id_state", "tenant_id", "state"),

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.db import enum_column, BigId, IdMixin, PublicIdMixin, UTCDateTime, db, utcnow
 from .owned import TenantOwned
-from .policy import Owner, TenantIn, UserIs, Visibility
+from .policy import Owner, TenantIn, Transitions, UserIs, Visibility
 
 
 class RegionLevel(enum.StrEnum):
@@ -274,6 +274,12 @@ class SharingAgreement(TenantOwned, IdMixin, PublicIdMixin, db.Model):
         read=(Owner(), TenantIn("partner_tenant_id")),
         update=(Owner(), TenantIn("partner_tenant_id")),
         participant_columns=PARTNER_WRITABLE_COLUMNS,
+        # The terms both sides agreed to never change: a new agreement is proposed instead.
+        fixed=("partner_tenant_id", "purpose", "record_kinds", "valid_from", "valid_to"),
+        transitions=Transitions(
+            "status",
+            participant=(("proposed", "accepted"), ("proposed", "declined"), ("accepted", "revoked")),
+            owner=(("proposed", "withdrawn"), ("accepted", "revoked"), ("accepted", "expired"))),
     )
     __table_args__ = (
         UniqueConstraint("tenant_id", "public_id"),

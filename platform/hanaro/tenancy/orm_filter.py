@@ -96,7 +96,7 @@ def _check_references(session, obj, ctx) -> None:
     mapper = inspect(obj).mapper
     for column_name, parent_table in references(mapper.local_table.name):
         value = getattr(obj, mapper.get_property_by_column(mapper.local_table.c[column_name]).key)
-        if value is None:  # not set yet: the parent is new in this flush and checked itself
+        if value is None or column_name in visibility.unread_references:  # None: new in this flush, checked itself
             continue
         if column_name in visibility.grants_on:
             rule = policy.ParentTenant(parent_table, column_name, "tenant_id")
@@ -150,3 +150,14 @@ def _check_changed_columns(state, obj, ctx) -> None:
         if foreign:
             raise TenantWriteRefused(
                 f"only the owner of a {type(obj).__name__} may change {', '.join(sorted(foreign))}")
+    moves = visibility.transitions
+    earlier = state.attrs[moves.column].history.deleted if moves and moves.column in changed else ()
+    if earlier:  # unknown when the old value was never loaded: the database's trigger decides
+        before, after = _plain(earlier[0]), _plain(getattr(obj, moves.column))
+        if not moves.allows(before, after, ctx.tenant_id == obj.tenant_id):
+            raise TenantWriteRefused(f"{type(obj).__name__}.{moves.column} may not move from {before} to {after} "
+                                     "for this tenant")
+
+
+def _plain(value):
+    return getattr(value, "value", value)  # enum members compare by their value

@@ -346,6 +346,21 @@ class AgreementPartner(Rule):
 
 
 @dataclass(frozen=True)
+class Transitions:
+    """The moves of a state ``column`` each side may make: ``participant`` for a tenant other than
+    the owner (its answer: "invited" → "accepted"), ``owner`` for the owner (None: any move). A
+    participant that may write the column still cannot jump to a state that is not its to choose."""
+
+    column: str
+    participant: tuple[tuple[str, str], ...] = ()
+    owner: tuple[tuple[str, str], ...] | None = None
+
+    def allows(self, before, after, is_owner: bool) -> bool:
+        moves = self.owner if is_owner else self.participant
+        return moves is None or (before, after) in moves
+
+
+@dataclass(frozen=True)
 class Visibility:
     """Read and write rules of one tenant-owned table; any matching rule lets a row through.
 
@@ -372,6 +387,11 @@ class Visibility:
     participant_columns: tuple[str, ...] = ()
     grants_on: tuple[str, ...] = ()
     grantee_column: str | None = None
+    fixed: tuple[str, ...] = ()  # more columns that never change once written (an agreement's terms)
+    # Foreign keys a writer sets without reading the row they point at, by design (every tenant of a
+    # region reports its figures to the pilot workspace, taking part or not).
+    unread_references: tuple[str, ...] = ()
+    transitions: Transitions | None = None
 
     # -- ORM side ------------------------------------------------------------------------------
     @staticmethod
@@ -389,7 +409,7 @@ class Visibility:
 
     @property
     def fixed_columns(self) -> tuple[str, ...]:
-        return self.grants_on + ((self.grantee_column,) if self.grantee_column else ())
+        return self.grants_on + ((self.grantee_column,) if self.grantee_column else ()) + self.fixed
 
     @property
     def lets_others_update(self) -> bool:
@@ -398,7 +418,7 @@ class Visibility:
     def insert_guard(self, references=()) -> list[str] | None:
         """The (column, parent table, "reads" or "owns") triples a new row's foreign keys must
         satisfy: the writer reads the parent, or for a grant owns it (see ``rls.install``)."""
-        triples = [name for column_name, parent in references
+        triples = [name for column_name, parent in references if column_name not in self.unread_references
                    for name in (column_name, parent, "owns" if column_name in self.grants_on else "reads")]
         return triples or None
 
@@ -423,9 +443,15 @@ class Visibility:
     def update_guard(self) -> dict | None:
         """The columns the update trigger keeps fixed for everyone and open to participants, or
         None when RLS alone says it all (only the owner updates, nothing is fixed)."""
-        if not (self.lets_others_update or self.fixed_columns):
+        if not (self.lets_others_update or self.fixed_columns or self.transitions):
             return None
-        return {"fixed": list(self.fixed_columns), "participant": list(self.participant_columns)}
+        guard = {"fixed": list(self.fixed_columns), "participant": list(self.participant_columns)}
+        if self.transitions:
+            moves = self.transitions
+            guard["transitions"] = {
+                "column": moves.column, "participant": [f"{a}>{b}" for a, b in moves.participant],
+                "owner": None if moves.owner is None else [f"{a}>{b}" for a, b in moves.owner]}
+        return guard
 
 
 OWNER_ONLY = Visibility()

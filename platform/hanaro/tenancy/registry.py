@@ -318,7 +318,12 @@ def _apply_agreement(entry, owner, partner, report) -> None:
         "valid_to": entry["valid_to"],
     }
     # The file records agreements both sides have signed: a new one is in force at once. Re-applying
-    # never changes its status (a revoked one stays revoked).
+    # never changes its status (a revoked one stays revoked), nor its terms: both sides signed those.
+    changed = [name for name, value in values.items() if existing is not None and getattr(existing, name) != value]
+    if changed:
+        raise RegistryError(Path(entry["key"]), [
+            f"agreement '{entry['key']}': the terms of a signed agreement never change ({', '.join(changed)}); "
+            "add a new agreement instead"])
     agreement = _upsert(SharingAgreement, existing, values, report, "agreements")
     if existing is None:
         proposed = entry["proposed"]

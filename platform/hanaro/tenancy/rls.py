@@ -107,7 +107,8 @@ def install(op, table: str, entry) -> None:
 # never re-aimed, and a participant (not the owner) changes only its answer. With no tenant in
 # the context RLS already refuses the application role everything; maintenance roles pass.
 GUARD_UPDATE_FUNCTION = """
-CREATE OR REPLACE FUNCTION hanaro_guard_update() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION hanaro_guard_update() RETURNS trigger LANGUAGE plpgsql
+SET search_path = public, pg_temp AS $$
 DECLARE
   fixed text[] := TG_ARGV[0]::text[];
   participant text[] := TG_ARGV[1]::text[];
@@ -115,13 +116,17 @@ DECLARE
   before jsonb := to_jsonb(OLD);
   after jsonb := to_jsonb(NEW);
   name text;
+  moves text;
 BEGIN
   FOREACH name IN ARRAY fixed LOOP
     IF before -> name IS DISTINCT FROM after -> name THEN
       RAISE EXCEPTION '%.% never changes', TG_TABLE_NAME, name USING ERRCODE = 'insufficient_privilege';
     END IF;
   END LOOP;
-  IF acting IS NOT NULL AND acting IS DISTINCT FROM OLD.tenant_id THEN
+  IF acting IS NULL THEN
+    RETURN NEW;
+  END IF;
+  IF acting IS DISTINCT FROM OLD.tenant_id THEN
     FOR name IN SELECT jsonb_object_keys(after) LOOP
       IF NOT (name = ANY(participant)) AND before -> name IS DISTINCT FROM after -> name THEN
         RAISE EXCEPTION 'only the owner of a % row may change %', TG_TABLE_NAME, name
@@ -129,20 +134,32 @@ BEGIN
       END IF;
     END LOOP;
   END IF;
+  -- A state column: each side makes only its own moves ('from>to'; '*' for any).
+  IF TG_NARGS > 2 AND before ->> TG_ARGV[2] IS DISTINCT FROM after ->> TG_ARGV[2] THEN
+    moves := CASE WHEN acting = OLD.tenant_id THEN TG_ARGV[4] ELSE TG_ARGV[3] END;
+    IF moves <> '*' AND NOT ((before ->> TG_ARGV[2]) || '>' || (after ->> TG_ARGV[2])) = ANY(moves::text[]) THEN
+      RAISE EXCEPTION '%.% may not move from % to % for this tenant', TG_TABLE_NAME, TG_ARGV[2],
+        before ->> TG_ARGV[2], after ->> TG_ARGV[2] USING ERRCODE = 'insufficient_privilege';
+    END IF;
+  END IF;
   RETURN NEW;
 END $$
 """
 
 
-# A new row points only at rows its writer reads, and a grant only at an object its writer owns.
-# A trigger, not the insert policy: a parent's read policy may read the child's table (a case
-# reads its team), and PostgreSQL refuses a policy that comes back to its own table. Inside the
-# trigger the parent is read under RLS as usual: a row the writer cannot see has no owner here.
+# A new row points only at rows its writer reads, and a grant only at an object its writer owns;
+# so does a row whose foreign key an update changes. A trigger, not the insert policy: a parent's
+# read policy may read the child's table (a case reads its team), and PostgreSQL refuses a policy
+# that comes back to its own table. Inside the trigger the parent is read under RLS as usual: a row
+# the writer cannot see has no owner here. The search_path is pinned and the parent
+# schema-qualified, so a temporary table cannot stand in for the parent.
 GUARD_INSERT_FUNCTION = """
-CREATE OR REPLACE FUNCTION hanaro_guard_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION hanaro_guard_insert() RETURNS trigger LANGUAGE plpgsql
+SET search_path = public, pg_temp AS $$
 DECLARE
   acting bigint := nullif(current_setting('hanaro.tenant_id', true), '')::bigint;
   fields jsonb := to_jsonb(NEW);
+  earlier jsonb := CASE WHEN TG_OP = 'UPDATE' THEN to_jsonb(OLD) END;
   parent_id bigint;
   owner bigint;
   i int := 0;
@@ -152,9 +169,10 @@ BEGIN
   END IF;
   WHILE i < TG_NARGS LOOP
     parent_id := (fields ->> TG_ARGV[i])::bigint;
-    IF parent_id IS NOT NULL THEN
+    IF parent_id IS NOT NULL AND (earlier IS NULL OR earlier ->> TG_ARGV[i] IS DISTINCT FROM fields ->> TG_ARGV[i]) THEN
       owner := NULL;
-      EXECUTE format('SELECT tenant_id FROM %I WHERE id = $1', TG_ARGV[i + 1]) INTO owner USING parent_id;
+      EXECUTE format('SELECT tenant_id FROM %I.%I WHERE id = $1', TG_TABLE_SCHEMA, TG_ARGV[i + 1])
+        INTO owner USING parent_id;
       IF owner IS NULL OR (TG_ARGV[i + 2] = 'owns' AND owner <> acting) THEN
         RAISE EXCEPTION '%.% points at a % row this tenant may not use', TG_TABLE_NAME, TG_ARGV[i], TG_ARGV[i + 1]
           USING ERRCODE = 'insufficient_privilege';
@@ -168,12 +186,12 @@ END $$
 
 
 def guard_inserts(op, table: str, triples: list[str] | None) -> None:
-    """(Re)create or drop ``table``'s insert trigger for its (column, parent, reads/owns) ``triples``."""
+    """(Re)create or drop ``table``'s reference trigger for its (column, parent, reads/owns) ``triples``."""
     op.execute(GUARD_INSERT_FUNCTION)
     op.execute(f"DROP TRIGGER IF EXISTS {table}_guard_insert ON {table}")
     if triples:
         arguments = ", ".join(f"'{name}'" for name in triples)
-        op.execute(f"CREATE TRIGGER {table}_guard_insert BEFORE INSERT ON {table} FOR EACH ROW "
+        op.execute(f"CREATE TRIGGER {table}_guard_insert BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW "
                    f"EXECUTE FUNCTION hanaro_guard_insert({arguments})")
 
 
@@ -187,9 +205,14 @@ def guard_updates(op, table: str, guard: dict | None) -> None:
     op.execute(f"DROP TRIGGER IF EXISTS {table}_guard_update ON {table}")
     if guard is None:
         return
+    arguments = [_text_array(guard["fixed"]), _text_array(guard["participant"])]
+    moves = guard.get("transitions")
+    if moves:
+        owner = "*" if moves["owner"] is None else _text_array(moves["owner"])
+        arguments += [moves["column"], _text_array(moves["participant"]), owner]
+    quoted = ", ".join(f"'{argument}'" for argument in arguments)
     op.execute(f"CREATE TRIGGER {table}_guard_update BEFORE UPDATE ON {table} FOR EACH ROW "
-               f"EXECUTE FUNCTION hanaro_guard_update('{_text_array(guard['fixed'])}', "
-               f"'{_text_array(guard['participant'])}')")
+               f"EXECUTE FUNCTION hanaro_guard_update({quoted})")
 
 
 # A participant that may update a row (a referral's receiver, a nomination's nominator) passes the

@@ -11,6 +11,7 @@ from ..core.db import db
 from ..core import idempotency
 from ..core.forms import parse_form
 from . import invitations, service
+from .access import partner_of_agreement, proposer_of_agreement
 from .models import AGREEABLE_RECORD_KINDS, RECORD_KIND_LABELS, ROLE_LABELS, TENANT_KIND_LABELS, Region, Role
 from .schemas import (
     AddMemberForm,
@@ -259,13 +260,11 @@ def agreement(public_id):
     return _agreement_page(service.get_agreement_or_404(public_id))
 
 
-def _change_agreement(public_id, change, done_message, schema=None, side=None):
-    """Load (404 for a third tenant; 403 for the party that may not do this, named by ``side``:
-    "partner_tenant_id" or "tenant_id"), validate, apply ``change`` and report. A refused
-    transition (answered meanwhile) is shown with its reason (409), never a 500."""
+def _change_agreement(public_id, change, done_message, schema=None):
+    """Load (404 for a third tenant; the route's check refused the wrong party already), validate,
+    apply ``change`` and report. A refused transition (answered meanwhile) is shown with its reason
+    (409), never a 500."""
     agreement = service.get_agreement_or_404(public_id)
-    if side is not None and getattr(agreement, side) != g.active_tenant.id:
-        abort(403)
     data, errors = parse_form(schema) if schema is not None else ({}, {})
     if errors:
         return _agreement_page(agreement, request.form, errors, 422)
@@ -281,25 +280,24 @@ def _change_agreement(public_id, change, done_message, schema=None, side=None):
 
 
 @bp.post("/agreements/<public_id>/accept")
-@tenant_member(Role.TENANT_ADMIN)
+@tenant_member(Role.TENANT_ADMIN, check=partner_of_agreement, subject=service.get_agreement_or_404)
 def accept_agreement(public_id):
     return _change_agreement(public_id, lambda a, data: service.accept_agreement(a, current_user),
-                             _("협약을 수락했습니다. 이제 협약에 적힌 정보를 공유합니다."), side="partner_tenant_id")
+                             _("협약을 수락했습니다. 이제 협약에 적힌 정보를 공유합니다."))
 
 
 @bp.post("/agreements/<public_id>/decline")
-@tenant_member(Role.TENANT_ADMIN)
+@tenant_member(Role.TENANT_ADMIN, check=partner_of_agreement, subject=service.get_agreement_or_404)
 def decline_agreement(public_id):
     return _change_agreement(public_id, lambda a, data: service.decline_agreement(a, data["reason"], current_user),
-                             _("협약 제안을 거절했습니다. 아무 정보도 공유되지 않습니다."), DeclineAgreementForm(),
-                             side="partner_tenant_id")
+                             _("협약 제안을 거절했습니다. 아무 정보도 공유되지 않습니다."), DeclineAgreementForm())
 
 
 @bp.post("/agreements/<public_id>/withdraw")
-@tenant_member(Role.TENANT_ADMIN)
+@tenant_member(Role.TENANT_ADMIN, check=proposer_of_agreement, subject=service.get_agreement_or_404)
 def withdraw_agreement(public_id):
     return _change_agreement(public_id, lambda a, data: service.withdraw_agreement(a, current_user),
-                             _("협약 제안을 철회했습니다."), side="tenant_id")
+                             _("협약 제안을 철회했습니다."))
 
 
 @bp.post("/agreements/<public_id>/revoke")
