@@ -222,7 +222,7 @@ def _other_values(rows: list[dict], row: dict, column) -> list:
         value = other[column.name]
         if value is not None and value != row[column.name] and value not in seen:
             seen.append(value)
-    return [_bindable(column, value) for value in seen[:3]]
+    return [_bindable(column, value) for value in seen[:12]]
 
 
 def _answer_goes_through(tenant_id: int, table: str, row: dict, column, rows) -> bool:
