@@ -267,3 +267,51 @@ def test_the_receivers_moves_the_database_allows_are_those_of_the_referral_state
     machine = {(source.value, t.target.value) for t in states.TRANSITIONS.values() if t.side is states.Side.RECEIVER
                for source in t.sources}
     assert set(RECEIVER_MOVES) == machine
+
+
+# -- a row names its writer truthfully ------------------------------------------------------------
+
+def test_a_receiver_cannot_write_a_message_in_the_senders_name(ctx, make):
+    from hanaro.referrals.models import ReferralMessage
+
+    world = make.case_world()
+    with acting_as(world.lead.id, world.lead_worker.id):
+        referral = Referral(receiver_tenant_id=world.partner.id, client_id=world.person.id, requested_service="방문",
+                            reason="사유", response_due_on=date(2026, 12, 31), state="sent")
+        db.session.add(referral)
+        db.session.flush()
+        referral_id = referral.id
+
+    def message(actor):
+        def write():
+            db.session.add(ReferralMessage(tenant_id=world.lead.id, referral_id=referral_id,
+                                           receiver_tenant_id=world.partner.id, actor_tenant_id=actor.id,
+                                           actor_user_id=world.partner_worker.id, body="안녕하세요"))
+        return write
+
+    assert _refused(world.partner, message(world.lead))
+    assert not _refused(world.partner, message(world.partner))
+
+
+def test_nobody_sends_a_notice_as_another_tenant(ctx, make):
+    from hanaro.notifications.models import Notification
+
+    """Not even into its own inbox: a notice 'from' another organisation is what a user trusts."""
+    sender, impersonated = make.tenant(name="보내는기관"), make.tenant(name="사칭기관")
+
+    def notice(as_tenant):
+        def write():
+            db.session.add(Notification(tenant_id=sender.id, sender_tenant_id=as_tenant.id, kind="referral_received",
+                                        title="알림"))
+        return write
+
+    assert _refused(sender, notice(impersonated))
+    assert not _refused(sender, notice(sender))
+
+
+@postgres_only
+def test_the_database_refuses_a_row_in_another_writers_name(ctx, world):
+    with pytest.raises(DBAPIError, match="names another tenant"):
+        _as_tenant_sql(world.outsider.id, "insert into notifications (tenant_id, sender_tenant_id, kind, title, "
+                       "created_at, public_id) values (:to, :as, 'referral_received', '알림', now(), 'spoof-1')",
+                       to=world.outsider.id, **{"as": world.lead.id})

@@ -176,7 +176,8 @@ class Assessment(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     """One version of the needs assessment (욕구 및 위기도 조사); reassessments add versions."""
 
     __tablename__ = "assessments"
-    __visibility__ = replace(TEAM_RECORD, participant_columns=("assessed_on", "summary"))
+    __visibility__ = replace(TEAM_RECORD, participant_columns=("assessed_on", "summary"),
+                             writer_columns=("author_tenant_id",))
     __table_args__ = (UniqueConstraint("tenant_id", "case_id", "version"), UniqueConstraint("tenant_id", "public_id"))
 
     case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"), index=True)

@@ -28,7 +28,8 @@ class Notification(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     __tablename__ = "notifications"
     # Readable by the sender too: PostgreSQL checks INSERT ... RETURNING rows against the read policy.
     __visibility__ = Visibility(
-        read=(Owner(), TenantIn("sender_tenant_id")), insert=(Owner(), TenantIn("sender_tenant_id"))
+        read=(Owner(), TenantIn("sender_tenant_id")), insert=(Owner(), TenantIn("sender_tenant_id")),
+        writer_columns=("sender_tenant_id",),
     )
     __table_args__ = (
         UniqueConstraint("tenant_id", "public_id"),

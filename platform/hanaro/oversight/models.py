@@ -135,7 +135,8 @@ class FacilityStatus(_FacilityPart, db.Model):
     the newest is current."""
 
     __tablename__ = "oversight_facility_statuses"
-    __visibility__ = Visibility(read=READERS, insert=(Owner(), FACILITY_TENANT), update=(), delete=())
+    __visibility__ = Visibility(read=READERS, insert=(Owner(), FACILITY_TENANT), update=(), delete=(),
+                                writer_columns=("reporter_tenant_id",))
     __table_args__ = (Index("ix_oversight_facility_statuses_tenant_id_facility_id", "tenant_id", "facility_id"),)
 
     residents: Mapped[int] = mapped_column(Integer)  # 현원
@@ -386,7 +387,8 @@ class ActionEvent(_FacilityPart, db.Model):
     """One step of a corrective action: who (user and tenant), when, from which state to which, why."""
 
     __tablename__ = "oversight_action_events"
-    __visibility__ = Visibility(read=READERS, insert=(Owner(), FACILITY_TENANT), update=(), delete=())
+    __visibility__ = Visibility(read=READERS, insert=(Owner(), FACILITY_TENANT), update=(), delete=(),
+                                writer_columns=("actor_tenant_id",))
     __table_args__ = (Index("ix_oversight_action_events_tenant_id_action_id", "tenant_id", "action_id"),)
 
     action_id: Mapped[int] = mapped_column(BigId, ForeignKey("oversight_corrective_actions.id"))
@@ -410,7 +412,8 @@ class FileKind(enum.StrEnum):
 
 class OversightFile(_FacilityPart, PublicIdMixin, db.Model):
     __tablename__ = "oversight_files"
-    __visibility__ = Visibility(read=READERS, insert=(Owner(), FACILITY_TENANT), update=(), delete=())
+    __visibility__ = Visibility(read=READERS, insert=(Owner(), FACILITY_TENANT), update=(), delete=(),
+                                writer_columns=("uploader_tenant_id",))
     __table_args__ = (
         UniqueConstraint("tenant_id", "public_id"),
         Index("ix_oversight_files_tenant_id_inspection_id", "tenant_id", "inspection_id"),

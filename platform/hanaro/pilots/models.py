@@ -204,7 +204,8 @@ class FeedbackComment(TenantOwned, IdMixin, db.Model):
     """A comment or a recorded change of status (``status_to``) on a feedback item; both sides."""
 
     __tablename__ = "pilot_feedback_comments"
-    __visibility__ = Visibility(read=FEEDBACK_SIDES, insert=FEEDBACK_SIDES, update=(), delete=())
+    __visibility__ = Visibility(read=FEEDBACK_SIDES, insert=FEEDBACK_SIDES, update=(), delete=(),
+                                writer_columns=("author_tenant_id",))
     __table_args__ = (Index("ix_pilot_feedback_comments_feedback_id", "feedback_id"),)
 
     feedback_id: Mapped[int] = mapped_column(BigId, ForeignKey("pilot_feedback.id"))

@@ -170,7 +170,7 @@ class _ReferralPart(TenantOwned, IdMixin):
 
     __abstract__ = True
     __visibility__ = Visibility(read=(Owner(), RECEIVER_OF_SENT), insert=(Owner(), RECEIVER_OF_SENT),
-                                update=(), delete=())
+                                update=(), delete=(), writer_columns=("actor_tenant_id",))
 
     referral_id: Mapped[int] = mapped_column(BigId, ForeignKey("referrals.id"))
     receiver_tenant_id: Mapped[int] = mapped_column(BigId, ForeignKey("tenants.id"))

@@ -91,9 +91,14 @@ def _check_insert(session, obj, ctx) -> None:
 
 
 def _check_references(session, obj, ctx) -> None:
-    """A new row points only at rows the active tenant reads, and a grant only at objects it owns."""
+    """A new row points only at rows the active tenant reads, a grant only at objects it owns, and
+    names no other tenant as its writer."""
     visibility = type(obj).__visibility__
     mapper = inspect(obj).mapper
+    for column_name in visibility.writer_columns:
+        writer = getattr(obj, mapper.get_property_by_column(mapper.local_table.c[column_name]).key)
+        if writer is not None and writer != ctx.tenant_id:
+            raise TenantWriteRefused(f"{type(obj).__name__}.{column_name} names another tenant than the one writing")
     for column_name, parent_table in references(mapper.local_table.name):
         value = getattr(obj, mapper.get_property_by_column(mapper.local_table.c[column_name]).key)
         if value is None or column_name in visibility.unread_references:  # None: new in this flush, checked itself

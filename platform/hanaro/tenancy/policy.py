@@ -391,6 +391,9 @@ class Visibility:
     # Foreign keys a writer sets without reading the row they point at, by design (every tenant of a
     # region reports its figures to the pilot workspace, taking part or not).
     unread_references: tuple[str, ...] = ()
+    # Columns naming the tenant that wrote the row (an author, an actor, a sender): a new row names
+    # the acting tenant there or nobody, so no tenant writes in another's name.
+    writer_columns: tuple[str, ...] = ()
     transitions: Transitions | None = None
 
     # -- ORM side ------------------------------------------------------------------------------
@@ -420,6 +423,7 @@ class Visibility:
         satisfy: the writer reads the parent, or for a grant owns it (see ``rls.install``)."""
         triples = [name for column_name, parent in references if column_name not in self.unread_references
                    for name in (column_name, parent, "owns" if column_name in self.grants_on else "reads")]
+        triples += [name for column_name in self.writer_columns for name in (column_name, "", "self")]
         return triples or None
 
     # -- PostgreSQL side -------------------------------------------------------------------------

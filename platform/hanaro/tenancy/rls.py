@@ -147,7 +147,8 @@ END $$
 """
 
 
-# A new row points only at rows its writer reads, and a grant only at an object its writer owns;
+# A new row points only at rows its writer reads, a grant only at an object its writer owns, and a
+# writer column (author, actor, sender) names the writing tenant or nobody;
 # so does a row whose foreign key an update changes. A trigger, not the insert policy: a parent's
 # read policy may read the child's table (a case reads its team), and PostgreSQL refuses a policy
 # that comes back to its own table. Inside the trigger the parent is read under RLS as usual: a row
@@ -169,7 +170,12 @@ BEGIN
   END IF;
   WHILE i < TG_NARGS LOOP
     parent_id := (fields ->> TG_ARGV[i])::bigint;
-    IF parent_id IS NOT NULL AND (earlier IS NULL OR earlier ->> TG_ARGV[i] IS DISTINCT FROM fields ->> TG_ARGV[i]) THEN
+    IF TG_ARGV[i + 2] = 'self' THEN
+      IF earlier IS NULL AND parent_id IS DISTINCT FROM acting AND parent_id IS NOT NULL THEN
+        RAISE EXCEPTION '%.% names another tenant than the one writing', TG_TABLE_NAME, TG_ARGV[i]
+          USING ERRCODE = 'insufficient_privilege';
+      END IF;
+    ELSIF parent_id IS NOT NULL AND (earlier IS NULL OR earlier ->> TG_ARGV[i] IS DISTINCT FROM fields ->> TG_ARGV[i]) THEN
       owner := NULL;
       EXECUTE format('SELECT tenant_id FROM %I.%I WHERE id = $1', TG_TABLE_SCHEMA, TG_ARGV[i + 1])
         INTO owner USING parent_id;
