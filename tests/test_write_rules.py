@@ -315,3 +315,18 @@ def test_the_database_refuses_a_row_in_another_writers_name(ctx, world):
         _as_tenant_sql(world.outsider.id, "insert into notifications (tenant_id, sender_tenant_id, kind, title, "
                        "created_at, public_id) values (:to, :as, 'referral_received', '알림', now(), 'spoof-1')",
                        to=world.outsider.id, **{"as": world.lead.id})
+
+
+def test_a_facility_files_its_status_into_its_municipalitys_records_only(ctx, make):
+    from hanaro.oversight.models import FacilityStatus
+
+    world = make.oversight_world()
+
+    def report(owner):
+        def write():
+            db.session.add(FacilityStatus(tenant_id=owner.id, facility_id=world.facility_a.id,
+                                          residents=20, staff_count=10, reporter_tenant_id=world.home_a.id))
+        return write
+
+    assert _refused(world.home_a, report(world.ngo))  # into a tenant of its choosing
+    assert not _refused(world.home_a, report(world.city))

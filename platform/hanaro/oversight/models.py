@@ -30,6 +30,9 @@ from ..tenancy.policy import Owner, ParentTenant, ProvinceOfOwner, TenantIn, Tra
 
 # The facility's own tenant, through the facility row the record belongs to.
 FACILITY_TENANT = ParentTenant("oversight_facilities", "facility_id", "facility_tenant_id")
+# What the facility writes (status reports, answers' events and evidence) goes into its supervising
+# municipality's records: the row's owner is the facility row's owner.
+FACILITY_TENANT_WRITES = ParentTenant("oversight_facilities", "facility_id", "facility_tenant_id", same_owner=True)
 PROVINCE = ProvinceOfOwner()
 READERS = (Owner(), PROVINCE, FACILITY_TENANT)
 
@@ -135,7 +138,7 @@ class FacilityStatus(_FacilityPart, db.Model):
     the newest is current."""
 
     __tablename__ = "oversight_facility_statuses"
-    __visibility__ = Visibility(read=READERS, insert=(Owner(), FACILITY_TENANT), update=(), delete=(),
+    __visibility__ = Visibility(read=READERS, insert=(Owner(), FACILITY_TENANT_WRITES), update=(), delete=(),
                                 writer_columns=("reporter_tenant_id",))
     __table_args__ = (Index("ix_oversight_facility_statuses_tenant_id_facility_id", "tenant_id", "facility_id"),)
 
@@ -387,7 +390,7 @@ class ActionEvent(_FacilityPart, db.Model):
     """One step of a corrective action: who (user and tenant), when, from which state to which, why."""
 
     __tablename__ = "oversight_action_events"
-    __visibility__ = Visibility(read=READERS, insert=(Owner(), FACILITY_TENANT), update=(), delete=(),
+    __visibility__ = Visibility(read=READERS, insert=(Owner(), FACILITY_TENANT_WRITES), update=(), delete=(),
                                 writer_columns=("actor_tenant_id",))
     __table_args__ = (Index("ix_oversight_action_events_tenant_id_action_id", "tenant_id", "action_id"),)
 
@@ -412,7 +415,7 @@ class FileKind(enum.StrEnum):
 
 class OversightFile(_FacilityPart, PublicIdMixin, db.Model):
     __tablename__ = "oversight_files"
-    __visibility__ = Visibility(read=READERS, insert=(Owner(), FACILITY_TENANT), update=(), delete=(),
+    __visibility__ = Visibility(read=READERS, insert=(Owner(), FACILITY_TENANT_WRITES), update=(), delete=(),
                                 writer_columns=("uploader_tenant_id",))
     __table_args__ = (
         UniqueConstraint("tenant_id", "public_id"),

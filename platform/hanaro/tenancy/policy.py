@@ -215,16 +215,30 @@ class ParentTenant(Rule):
     parent_table: str
     column: str
     tenant_column: str
+    # For writing: the row must also belong to the parent's owner (a facility files its status report
+    # into its municipality's records, not into a tenant of its choosing). A correlated check, fine
+    # for one new row; reading keeps the uncorrelated IN above.
+    same_owner: bool = False
 
-    def _parents(self, tenant_id, parent_id=None):
-        parents = table(self.parent_table, column("id"), column(self.tenant_column))
+    def _parents(self, tenant_id, parent_id=None, owner_id=None):
+        parents = table(self.parent_table, column("id"), column("tenant_id"), column(self.tenant_column))
         statement = select(parents.c.id).where(parents.c[self.tenant_column] == tenant_id)
+        if owner_id is not None:
+            statement = statement.where(parents.c.tenant_id == owner_id)
         return statement if parent_id is None else statement.where(parents.c.id == parent_id)
 
     def orm(self, cls, tenant_id, user_id):
+        if self.same_owner:
+            parents = table(self.parent_table, column("id"), column("tenant_id"), column(self.tenant_column))
+            return exists(select(parents.c.id).where(parents.c.id == getattr(cls, self.column),
+                                                     parents.c[self.tenant_column] == tenant_id,
+                                                     parents.c.tenant_id == cls.tenant_id))
         return getattr(cls, self.column).in_(self._parents(tenant_id))
 
     def sql(self, table_name):
+        if self.same_owner:
+            return (f"EXISTS (SELECT 1 FROM {self.parent_table} p WHERE p.id = {table_name}.{self.column} "
+                    f"AND p.{self.tenant_column} = {RLS_TENANT} AND p.tenant_id = {table_name}.tenant_id)")
         return (f"{table_name}.{self.column} IN (SELECT p.id FROM {self.parent_table} p "
                 f"WHERE p.{self.tenant_column} = {RLS_TENANT})")
 
@@ -232,8 +246,9 @@ class ParentTenant(Rule):
         parent_id = getattr(obj, self.column)
         if tenant_id is None or parent_id is None:
             return False
+        owner_id = obj.tenant_id if self.same_owner else None
         with session.no_autoflush:
-            return bool(session.execute(select(exists(self._parents(tenant_id, parent_id)))).scalar())
+            return bool(session.execute(select(exists(self._parents(tenant_id, parent_id, owner_id)))).scalar())
 
 
 @dataclass(frozen=True)
