@@ -118,16 +118,17 @@ class MetricsWorld:
                                 closed_at=closed)
             session.add(referral)
             session.flush()
-            events = [("send", sender, State.SENT, sent)] if sent else []
-            events += [(action, receiver, targets[action], at) for action, at in answers]
-            if closed and state is State.COMPLETED:
-                events.append(("complete", receiver, State.COMPLETED, closed))
-            before = State.DRAFT
-            for action, actor, after, at in events:
+        events = [("send", sender, State.SENT, sent)] if sent else []
+        events += [(action, receiver, targets[action], at) for action, at in answers]
+        if closed and state is State.COMPLETED:
+            events.append(("complete", receiver, State.COMPLETED, closed))
+        before = State.DRAFT
+        for action, actor, after, at in events:
+            with self.make.as_tenant(actor) as session:  # each side writes its own events
                 session.add(ReferralEvent(tenant_id=sender.id, referral_id=referral.id, receiver_tenant_id=receiver.id,
                                           actor_tenant_id=actor.id, action=action, from_state=before, to_state=after,
                                           at=at))
-                before = after
+            before = after
         return referral
 
     def _referrals(self):

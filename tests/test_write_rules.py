@@ -330,3 +330,28 @@ def test_a_facility_files_its_status_into_its_municipalitys_records_only(ctx, ma
 
     assert _refused(world.home_a, report(world.ngo))  # into a tenant of its choosing
     assert not _refused(world.home_a, report(world.city))
+
+
+def test_feedback_goes_to_the_workspaces_own_coordinator_only(ctx, make):
+    from hanaro.pilots.models import Feedback, Participant, Workspace
+
+    coordinator, participant, elsewhere = (make.tenant(name="도청"), make.tenant(name="참여기관"),
+                                           make.tenant(name="다른기관"))
+    user = make.member(participant, roles=["case_manager"])
+    with acting_as(coordinator.id, None):
+        workspace = Workspace(code="write-rules-pilot", name="시범사업", region_codes=[])
+        db.session.add(workspace)
+        db.session.flush()
+        db.session.add(Participant(workspace_id=workspace.id, participant_tenant_id=participant.id,
+                                   joined_on=date(2026, 1, 1)))
+        db.session.flush()
+        workspace_id = workspace.id
+
+    def send_to(addressee):
+        def write():
+            db.session.add(Feedback(workspace_id=workspace_id, coordinator_tenant_id=addressee.id,
+                                    submitter_user_id=user.id, category="bug", description="의견", tags=[]))
+        return write
+
+    assert _refused(participant, send_to(elsewhere))
+    assert not _refused(participant, send_to(coordinator))

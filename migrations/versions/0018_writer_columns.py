@@ -1,7 +1,8 @@
-"""A row names its writer truthfully: author, actor, reporter, uploader and sender columns name the
+"""A row names its writer truthfully and belongs where it points: author, actor, reporter, uploader and sender columns name the
 tenant writing the row or nobody (a receiver cannot post a referral message in the sender's name, a
-facility cannot file a status report as its municipality, nobody sends a notice as another tenant)
-(0018.json)
+facility cannot file a status report as its municipality, nobody sends a notice as another tenant);
+what a facility writes belongs to its municipality's records; feedback goes to its workspace's own
+coordinator, and a comment stays with its feedback item (0018.json)
 
 Revision ID: 0018
 Revises: 0017

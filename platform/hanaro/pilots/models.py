@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from ..core.db import BigId, IdMixin, PublicIdMixin, UTCDateTime, db, enum_column, utcnow
 from ..tenancy.owned import TenantOwned
-from ..tenancy.policy import MemberOf, Owner, TenantIn, Visibility
+from ..tenancy.policy import AllOf, AnyOf, Matches, MemberOf, Owner, TenantIn, Visibility
 
 # Tenants taking part now: a participant row without a leaving date.
 PARTICIPANT = MemberOf("pilot_participants", "workspace_id", "workspace_id", member_column="participant_tenant_id",
@@ -165,7 +165,11 @@ FEEDBACK_SIDES = (Owner(), TenantIn("coordinator_tenant_id"))
 
 class Feedback(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     __tablename__ = "pilot_feedback"
-    __visibility__ = Visibility(read=FEEDBACK_SIDES, insert=(Owner(),), update=(TenantIn("coordinator_tenant_id"),),
+    # Sent to the workspace's own coordinating tenant, never to one the submitter names.
+    __visibility__ = Visibility(read=FEEDBACK_SIDES,
+                                insert=(AllOf((Owner(), Matches("pilot_workspaces", "workspace_id",
+                                                                "coordinator_tenant_id"))),),
+                                update=(TenantIn("coordinator_tenant_id"),),
                                 delete=(), participant_columns=("status", "status_changed_at", "assignee_user_id",
                                                                 "tags", "merged_into_id", "version"))
     __table_args__ = (UniqueConstraint("tenant_id", "public_id"),
@@ -204,8 +208,13 @@ class FeedbackComment(TenantOwned, IdMixin, db.Model):
     """A comment or a recorded change of status (``status_to``) on a feedback item; both sides."""
 
     __tablename__ = "pilot_feedback_comments"
-    __visibility__ = Visibility(read=FEEDBACK_SIDES, insert=FEEDBACK_SIDES, update=(), delete=(),
-                                writer_columns=("author_tenant_id",))
+    # A comment belongs with its feedback item: the item's owner and coordinator.
+    __visibility__ = Visibility(read=FEEDBACK_SIDES,
+                                insert=(AllOf((AnyOf(FEEDBACK_SIDES),
+                                               Matches("pilot_feedback", "feedback_id", "tenant_id"),
+                                               Matches("pilot_feedback", "feedback_id", "coordinator_tenant_id",
+                                                       "coordinator_tenant_id"))),),
+                                update=(), delete=(), writer_columns=("author_tenant_id",))
     __table_args__ = (Index("ix_pilot_feedback_comments_feedback_id", "feedback_id"),)
 
     feedback_id: Mapped[int] = mapped_column(BigId, ForeignKey("pilot_feedback.id"))

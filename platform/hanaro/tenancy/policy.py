@@ -252,6 +252,36 @@ class ParentTenant(Rule):
 
 
 @dataclass(frozen=True)
+class Matches(Rule):
+    """The row's ``column`` equals ``parent_column`` of the ``parent_table`` row its ``fk`` points at
+    (a feedback item names its workspace's own coordinator, not a tenant of the writer's choosing).
+    A writing rule: one correlated look-up for one new row."""
+
+    parent_table: str
+    fk: str
+    column: str
+    parent_column: str = "tenant_id"
+
+    def _parent(self):
+        return table(self.parent_table, column("id"), column(self.parent_column))
+
+    def orm(self, cls, tenant_id, user_id):
+        p = self._parent()
+        return exists(select(p.c.id).where(p.c.id == getattr(cls, self.fk),
+                                           p.c[self.parent_column] == getattr(cls, self.column)))
+
+    def sql(self, table_name):
+        return (f"EXISTS (SELECT 1 FROM {self.parent_table} p WHERE p.id = {table_name}.{self.fk} "
+                f"AND p.{self.parent_column} = {table_name}.{self.column})")
+
+    def allows(self, obj, tenant_id, user_id, session):
+        p = self._parent()
+        with session.no_autoflush:
+            return bool(session.execute(select(exists(select(p.c.id).where(
+                p.c.id == getattr(obj, self.fk), p.c[self.parent_column] == getattr(obj, self.column))))).scalar())
+
+
+@dataclass(frozen=True)
 class AnyTenant(Rule):
     """Any tenant at all (signed-in staff of any organisation)."""
 
