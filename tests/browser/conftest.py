@@ -220,7 +220,10 @@ def _watch(page, log: BrowserLog) -> None:
 
 @pytest.fixture
 def page(request, browser, live_server, browser_log, context_options):
-    context = browser.new_context(locale="ko-KR", timezone_id="Asia/Seoul", base_url=live_server, **context_options)
+    # Reduced motion: KRDS scrolls smoothly, and a click on a header button far above the scrolled
+    # page then waited on the scroll animation (a flaky sign-out under load).
+    context = browser.new_context(locale="ko-KR", timezone_id="Asia/Seoul", base_url=live_server,
+                                  reduced_motion="reduce", **context_options)
     context.set_default_timeout(10_000)
     page = context.new_page()
     _watch(page, browser_log)
