@@ -7,7 +7,6 @@ migrated database's ``pg_policies`` and update guards equal what the models decl
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -21,29 +20,9 @@ from .conftest import BACKEND
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
-def _revision_order() -> list[str]:
-    """Revision ids from oldest to newest, following down_revision."""
-    parents = {}
-    for path in (MIGRATIONS / "versions").glob("*.py"):
-        source = path.read_text(encoding="utf-8")
-        revision = re.search(r"^revision = '([^']+)'", source, re.M).group(1)
-        parents[revision] = re.search(r"^down_revision = (?:'([^']+)'|None)", source, re.M).group(1)
-    order, current = [], next(r for r in parents if r not in parents.values())  # the head
-    while current:
-        order.append(current)
-        current = parents[current]
-    return order[::-1]
-
-
 def _newest_frozen() -> dict[str, dict]:
     """Per table, the policies installed by the last migration that installed them."""
-    installed = {}
-    for revision in _revision_order():
-        path = MIGRATIONS / "policies" / f"{revision}.json"
-        if path.exists():
-            for table, entry in json.loads(path.read_text(encoding="utf-8")).items():
-                installed[table] = entry if isinstance(entry, dict) else {"policies": entry, "update_guard": None}
-    return installed
+    return rls.newest_frozen(MIGRATIONS)
 
 
 def test_every_migration_that_installs_policies_carries_them():

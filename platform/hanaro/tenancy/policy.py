@@ -10,12 +10,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, cast, column, exists, false, func, or_, select, table, true
+from sqlalchemy import Boolean, String, and_, case, cast, column, exists, false, func, or_, select, table, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 # Read once per statement thanks to the sub-select (an initplan), so indexes on the policy
 # columns stay usable.
 RLS_TENANT = "(select nullif(current_setting('hanaro.tenant_id', true), '')::bigint)"
 RLS_USER = "(select nullif(current_setting('hanaro.user_id', true), '')::bigint)"
+
+
+class InArray(ColumnElement):
+    """``column IN (ids)`` for an uncorrelated ``ids`` query, written so PostgreSQL answers it from an
+    index: ``column = ANY (ARRAY(ids))``. The ids are computed once (an initplan) and the condition
+    becomes an index condition, so "owned OR shared with me" turns into a BitmapOr of two index
+    scans. Written as ``IN (subquery)`` or as a correlated ``EXISTS``, the same condition is a
+    filter, and PostgreSQL reads every row of the table to apply it: the cost follows the platform,
+    not the tenant (DESIGN §8, measured at 1 M cases: 667 ms against 3.8 ms)."""
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement),
+                           ("ids", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column_, ids):
+        self.column = column_
+        self.ids = ids.correlate(None)
+
+
+@compiles(InArray)
+def _in_array_portable(element, compiler, **kw):
+    return compiler.process(element.column.in_(element.ids), **kw)
+
+
+@compiles(InArray, "postgresql")
+def _in_array_postgresql(element, compiler, **kw):
+    return f"{compiler.process(element.column, **kw)} = ANY (ARRAY{compiler.process(element.ids.scalar_subquery(), **kw)})"
+
+
+def in_array_sql(column_sql: str, ids_sql: str) -> str:
+    """The RLS rendering of :class:`InArray`."""
+    return f"{column_sql} = ANY (ARRAY({ids_sql}))"
 
 
 class Rule:
@@ -156,12 +192,8 @@ class MemberOf(Rule):
         if tenant_id is None or parent is None:
             return False
         m = self._table()
-        conditions = [m.c[self.membership_parent_column] == parent, m.c[self.member_column] == tenant_id,
-                      m.c.tenant_id == obj.tenant_id]
-        if self.status_column:
-            conditions.append(m.c[self.status_column].in_(self.statuses))
-        if self.revoked_column:
-            conditions.append(m.c[self.revoked_column].is_(None))
+        conditions = [m.c[self.membership_parent_column] == parent, m.c.tenant_id == obj.tenant_id,
+                      *self._member_conditions(m, tenant_id)]
         with session.no_autoflush:
             return bool(session.execute(select(exists(select(m.c[self.member_column]).where(*conditions)))).scalar())
 
@@ -170,36 +202,48 @@ class MemberOf(Rule):
         columns += [c for c in (self.status_column, self.revoked_column, self.expires_column) if c]
         return table(self.membership_table, *[column(c) for c in columns])
 
-    def orm(self, cls, tenant_id, user_id):
-        m = self._table()
-        conditions = [
-            m.c[self.membership_parent_column] == getattr(cls, self.parent_column),
-            m.c[self.member_column] == tenant_id,
-            m.c.tenant_id == cls.tenant_id,
-        ]
+    def _member_conditions(self, m, tenant_id) -> list:
+        """The membership row names the tenant and is in force (no reference to the row read)."""
+        conditions = [m.c[self.member_column] == tenant_id]
         if self.status_column:
             conditions.append(m.c[self.status_column].in_(self.statuses))
         if self.revoked_column:
             conditions.append(m.c[self.revoked_column].is_(None))
         if self.expires_column:
             conditions.append(or_(m.c[self.expires_column].is_(None), m.c[self.expires_column] > func.now()))
-        return exists(select(m.c[self.member_column]).where(*conditions))
+        return conditions
+
+    def orm(self, cls, tenant_id, user_id):
+        # The parent ids come first, uncorrelated, so the row's index finds the few candidates;
+        # the correlated check then confirms the membership row is kept by the row's own owner.
+        parents, m = self._table(), self._table()
+        candidates = InArray(getattr(cls, self.parent_column),
+                             select(parents.c[self.membership_parent_column]).where(
+                                 *self._member_conditions(parents, tenant_id)))
+        kept_by_owner = exists(select(m.c[self.member_column]).where(
+            m.c[self.membership_parent_column] == getattr(cls, self.parent_column),
+            m.c.tenant_id == cls.tenant_id, *self._member_conditions(m, tenant_id)))
+        return and_(candidates, kept_by_owner)
+
+    def _member_sql(self, alias: str) -> list[str]:
+        conditions = [f"{alias}.{self.member_column} = {RLS_TENANT}"]
+        if self.status_column:
+            statuses = ", ".join(f"'{s}'" for s in self.statuses)
+            conditions.append(f"{alias}.{self.status_column} IN ({statuses})")
+        if self.revoked_column:
+            conditions.append(f"{alias}.{self.revoked_column} IS NULL")
+        if self.expires_column:
+            conditions.append(f"({alias}.{self.expires_column} IS NULL OR {alias}.{self.expires_column} > now())")
+        return conditions
 
     def sql(self, table_name):
         m = self.membership_table
-        conditions = [
-            f"m.{self.membership_parent_column} = {table_name}.{self.parent_column}",
-            f"m.{self.member_column} = {RLS_TENANT}",
-            f"m.tenant_id = {table_name}.tenant_id",
-        ]
-        if self.status_column:
-            statuses = ", ".join(f"'{s}'" for s in self.statuses)
-            conditions.append(f"m.{self.status_column} IN ({statuses})")
-        if self.revoked_column:
-            conditions.append(f"m.{self.revoked_column} IS NULL")
-        if self.expires_column:
-            conditions.append(f"(m.{self.expires_column} IS NULL OR m.{self.expires_column} > now())")
-        return f"EXISTS (SELECT 1 FROM {m} m WHERE {' AND '.join(conditions)})"
+        candidates = in_array_sql(
+            f"{table_name}.{self.parent_column}",
+            f"SELECT p.{self.membership_parent_column} FROM {m} p WHERE {' AND '.join(self._member_sql('p'))}")
+        kept_by_owner = [f"m.{self.membership_parent_column} = {table_name}.{self.parent_column}",
+                         f"m.tenant_id = {table_name}.tenant_id", *self._member_sql("m")]
+        return f"{candidates} AND EXISTS (SELECT 1 FROM {m} m WHERE {' AND '.join(kept_by_owner)})"
 
 
 @dataclass(frozen=True)
@@ -207,8 +251,8 @@ class ParentTenant(Rule):
     """The row's ``column`` points at a row of ``parent_table`` whose ``tenant_column`` is the active
     tenant (e.g. a facility's oversight records, read by the facility's own tenant).
 
-    Like :class:`MemberOf` without a status, but written as an uncorrelated ``IN``: PostgreSQL runs
-    and hashes it once and *costs* it that way. The correlated ``EXISTS`` is costed per row, and on a
+    Like :class:`MemberOf` without a status, written as an uncorrelated :class:`InArray`: PostgreSQL
+    runs it once and *costs* it that way. The correlated ``EXISTS`` is costed per row, and on a
     large table that estimate alone switches on JIT compilation (measured on 100 000 rows: 0.7 s of
     JIT for a 15 ms scan)."""
 
@@ -233,14 +277,14 @@ class ParentTenant(Rule):
             return exists(select(parents.c.id).where(parents.c.id == getattr(cls, self.column),
                                                      parents.c[self.tenant_column] == tenant_id,
                                                      parents.c.tenant_id == cls.tenant_id))
-        return getattr(cls, self.column).in_(self._parents(tenant_id))
+        return InArray(getattr(cls, self.column), self._parents(tenant_id))
 
     def sql(self, table_name):
         if self.same_owner:
             return (f"EXISTS (SELECT 1 FROM {self.parent_table} p WHERE p.id = {table_name}.{self.column} "
                     f"AND p.{self.tenant_column} = {RLS_TENANT} AND p.tenant_id = {table_name}.tenant_id)")
-        return (f"{table_name}.{self.column} IN (SELECT p.id FROM {self.parent_table} p "
-                f"WHERE p.{self.tenant_column} = {RLS_TENANT})")
+        return in_array_sql(f"{table_name}.{self.column}",
+                            f"SELECT p.id FROM {self.parent_table} p WHERE p.{self.tenant_column} = {RLS_TENANT}")
 
     def allows(self, obj, tenant_id, user_id, session):
         parent_id = getattr(obj, self.column)
@@ -342,11 +386,12 @@ class ProvinceOfOwner(Rule):
         return select(owner.c.id).where(owner.c.province_code == province)
 
     def orm(self, cls, tenant_id, user_id):
-        return cls.tenant_id.in_(self._owners(tenant_id))
+        return InArray(cls.tenant_id, self._owners(tenant_id))
 
     def sql(self, table_name):
-        return (f"{table_name}.tenant_id IN (SELECT o.id FROM tenants o WHERE o.province_code = "
-                f"(SELECT v.province_code FROM tenants v WHERE v.id = {RLS_TENANT} AND v.kind = 'province'))")
+        return in_array_sql(f"{table_name}.tenant_id",
+                            "SELECT o.id FROM tenants o WHERE o.province_code = (SELECT v.province_code FROM "
+                            f"tenants v WHERE v.id = {RLS_TENANT} AND v.kind = 'province')")
 
     def allows(self, obj, tenant_id, user_id, session):
         return False  # the province reads; the supervising municipality writes
@@ -364,10 +409,11 @@ class AgreementPartner(Rule):
                      column("valid_from"), column("valid_to"), column("revoked_at"), column("status"))
 
     def orm(self, cls, tenant_id, user_id):
+        # The partners' ids, uncorrelated, so the row's tenant_id index finds their rows (InArray).
         a = self._agreements()
-        return exists(select(a.c.tenant_id).where(
-            or_(and_(a.c.tenant_id == cls.tenant_id, a.c.partner_tenant_id == tenant_id),
-                and_(a.c.partner_tenant_id == cls.tenant_id, a.c.tenant_id == tenant_id)),
+        partner = case((a.c.tenant_id == tenant_id, a.c.partner_tenant_id), else_=a.c.tenant_id)
+        return InArray(cls.tenant_id, select(partner).where(
+            or_(a.c.tenant_id == tenant_id, a.c.partner_tenant_id == tenant_id),
             a.c.status == "accepted",
             a.c.revoked_at.is_(None),
             a.c.valid_from <= func.current_date(),
@@ -376,15 +422,14 @@ class AgreementPartner(Rule):
         ))
 
     def sql(self, table_name):
-        return (
-            "EXISTS (SELECT 1 FROM sharing_agreements a WHERE "
-            f"((a.tenant_id = {table_name}.tenant_id AND a.partner_tenant_id = {RLS_TENANT}) OR "
-            f"(a.partner_tenant_id = {table_name}.tenant_id AND a.tenant_id = {RLS_TENANT})) "
+        return in_array_sql(
+            f"{table_name}.tenant_id",
+            f"SELECT CASE WHEN a.tenant_id = {RLS_TENANT} THEN a.partner_tenant_id ELSE a.tenant_id END "
+            f"FROM sharing_agreements a WHERE (a.tenant_id = {RLS_TENANT} OR a.partner_tenant_id = {RLS_TENANT}) "
             "AND a.status = 'accepted' "
             "AND a.revoked_at IS NULL AND a.valid_from <= current_date "
             "AND (a.valid_to IS NULL OR a.valid_to >= current_date) "
-            f"AND a.record_kinds::text LIKE '%\"{self.record_kind}\"%')"
-        )
+            f"AND a.record_kinds::text LIKE '%\"{self.record_kind}\"%'")
 
     def allows(self, obj, tenant_id, user_id, session):
         return False  # sharing lets partners read, never write

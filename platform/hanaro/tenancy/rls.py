@@ -8,6 +8,7 @@ With no context both are empty and the policies let nothing through. Migrations 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from sqlalchemy import event, text
@@ -74,6 +75,40 @@ def frozen(migration_file: str, revision: str | None = None) -> dict:
     path = Path(migration_file).resolve()
     revision = revision or path.name.split("_", 1)[0]
     return json.loads((path.parent.parent / "policies" / f"{revision}.json").read_text(encoding="utf-8"))
+
+
+def revision_order(migrations_dir: Path) -> list[str]:
+    """Revision ids from oldest to newest, following each migration's ``down_revision``."""
+    parents = {}
+    for path in (migrations_dir / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision = re.search(r"^revision = '([^']+)'", source, re.M).group(1)
+        parents[revision] = re.search(r"^down_revision = (?:'([^']+)'|None)", source, re.M).group(1)
+    order, current = [], next(r for r in parents if r not in parents.values())  # the head
+    while current:
+        order.append(current)
+        current = parents[current]
+    return order[::-1]
+
+
+def newest_frozen(migrations_dir: Path, before: str | None = None) -> dict[str, dict]:
+    """Per table, the entry installed by the last migration (older than ``before``) that installed it:
+    what a migration's downgrade puts back."""
+    installed = {}
+    for revision in revision_order(migrations_dir):
+        if revision == before:
+            break
+        path = migrations_dir / "policies" / f"{revision}.json"
+        if path.exists():
+            for table, entry in json.loads(path.read_text(encoding="utf-8")).items():
+                installed[table] = entry if isinstance(entry, dict) else {"policies": entry, "update_guard": None}
+    return installed
+
+
+def frozen_before(migration_file: str) -> dict[str, dict]:
+    """For a migration's downgrade: each table's entry as the migrations before it left it."""
+    path = Path(migration_file).resolve()
+    return newest_frozen(path.parent.parent, before=path.name.split("_", 1)[0])
 
 
 def freeze(table: str) -> dict:
