@@ -25,14 +25,14 @@ from datetime import date
 from flask import g
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case as sql_case
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import Forbidden, NotFound
 
 from ..audit import service as audit
 from ..audit.models import AccessAction
 from ..cases import service as cases
-from ..cases.models import Case, CaseMember, CaseStatus, MemberStatus
+from ..cases.models import Case, CaseStatus
 from ..core import clock
 from ..core.db import db
 from ..core.rules import RuleViolation
@@ -351,11 +351,8 @@ def items_of(meeting: CareMeeting) -> list[AgendaItem]:
 
 
 def _visible_cases_query(tenant_id: int):
-    accepted = exists(select(CaseMember.id).where(CaseMember.case_id == Case.id,
-                                                  CaseMember.member_tenant_id == tenant_id,
-                                                  CaseMember.status == MemberStatus.ACCEPTED))
     return select(Case).options(joinedload(Case.client), joinedload(Case.case_type), joinedload(Case.tenant)) \
-        .where(or_(Case.tenant_id == tenant_id, accepted))
+        .where(cases.shared_or_owned(tenant_id))
 
 
 def case_options() -> list[tuple[str, str]]:
