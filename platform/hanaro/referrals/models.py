@@ -162,7 +162,8 @@ class Referral(TenantOwned, IdMixin, PublicIdMixin, db.Model):
 # The receiver reaches a referral's rows once the referral itself is sent (files attached to a
 # draft stay the sender's until then).
 RECEIVER_OF_SENT = MemberOf("referrals", "referral_id", "id", member_column="receiver_tenant_id",
-                            status_column="state", statuses=tuple(s.value for s in State if s is not State.DRAFT))
+                            status_column="state", statuses=tuple(s.value for s in State if s is not State.DRAFT),
+                            ids_first=False)
 
 
 class _ReferralPart(TenantOwned, IdMixin):

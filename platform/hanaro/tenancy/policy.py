@@ -186,6 +186,11 @@ class MemberOf(Rule):
     # Optional "not revoked / not expired" columns of the membership table.
     revoked_column: str | None = None
     expires_column: str | None = None
+    # Find the candidates from the ids the tenant is a member of (InArray), for rows that lists are
+    # made of. False for rows always read through one parent (a referral's events and messages): the
+    # ids of everything a large tenant receives would be gathered on every such read, while one
+    # correlated look-up per row of that parent costs next to nothing.
+    ids_first: bool = True
 
     def allows(self, obj, tenant_id, user_id, session):
         parent = getattr(obj, self.parent_column)
@@ -217,12 +222,14 @@ class MemberOf(Rule):
         # The parent ids come first, uncorrelated, so the row's index finds the few candidates;
         # the correlated check then confirms the membership row is kept by the row's own owner.
         parents, m = self._table(), self._table()
-        candidates = InArray(getattr(cls, self.parent_column),
-                             select(parents.c[self.membership_parent_column]).where(
-                                 *self._member_conditions(parents, tenant_id)))
         kept_by_owner = exists(select(m.c[self.member_column]).where(
             m.c[self.membership_parent_column] == getattr(cls, self.parent_column),
             m.c.tenant_id == cls.tenant_id, *self._member_conditions(m, tenant_id)))
+        if not self.ids_first:
+            return kept_by_owner
+        candidates = InArray(getattr(cls, self.parent_column),
+                             select(parents.c[self.membership_parent_column]).where(
+                                 *self._member_conditions(parents, tenant_id)))
         return and_(candidates, kept_by_owner)
 
     def _member_sql(self, alias: str) -> list[str]:
@@ -238,12 +245,15 @@ class MemberOf(Rule):
 
     def sql(self, table_name):
         m = self.membership_table
+        kept_by_owner = [f"m.{self.membership_parent_column} = {table_name}.{self.parent_column}",
+                         f"m.tenant_id = {table_name}.tenant_id", *self._member_sql("m")]
+        exists_sql = f"EXISTS (SELECT 1 FROM {m} m WHERE {' AND '.join(kept_by_owner)})"
+        if not self.ids_first:
+            return exists_sql
         candidates = in_array_sql(
             f"{table_name}.{self.parent_column}",
             f"SELECT p.{self.membership_parent_column} FROM {m} p WHERE {' AND '.join(self._member_sql('p'))}")
-        kept_by_owner = [f"m.{self.membership_parent_column} = {table_name}.{self.parent_column}",
-                         f"m.tenant_id = {table_name}.tenant_id", *self._member_sql("m")]
-        return f"{candidates} AND EXISTS (SELECT 1 FROM {m} m WHERE {' AND '.join(kept_by_owner)})"
+        return f"{candidates} AND {exists_sql}"
 
 
 @dataclass(frozen=True)
