@@ -21,12 +21,17 @@ def largest(world):
 
 
 def median(world):
-    """A tenant with the median case count, an NGO or welfare centre when one has it."""
+    """A tenant with the median case count (or the nearest) whose every page exists, an NGO or a
+    welfare centre when one fits."""
     workers = sorted((t for t in world.blocks["rest"] if t.kind != "province"), key=lambda t: t.cases)
     middle = workers[len(workers) // 2].cases
-    same = [t for t in workers if t.cases == middle]
-    same.sort(key=lambda t: _referral_of(world, t) is None)  # one with a referral page, if any
-    return next((t for kind in ("ngo", "welfare_centre") for t in same if t.kind == kind), same[0])
+    kinds = {"ngo": 0, "welfare_centre": 1}
+    ranked = sorted(workers, key=lambda t: (abs(t.cases - middle), kinds.get(t.kind, 2), t.id))
+    return next((t for t in ranked if _complete(world, t)), ranked[0])
+
+
+def _complete(world, tenant) -> bool:
+    return _referral_of(world, tenant) is not None and None not in _context_pages(world, tenant).values()
 
 
 def _referral_of(world, tenant):
@@ -67,8 +72,34 @@ def pages_of(world, tenant) -> dict:
         "directory": _page("/directory?q=김치", None),
         "notifications": _page("/notifications", worker),
     }
-    pages.update(getattr(world, "context_pages", {}).get(tenant.id, {}))
+    pages.update(_context_pages(world, tenant))
     return pages
+
+
+def _context_pages(world, tenant) -> dict:
+    """Pages of the pilot, campaign and oversight the tenant runs or takes part in, each with a
+    login that may open it (the coordinator, the organiser, the municipality's inspector)."""
+    worker = tenant.emails[tenant.case_managers[0]]
+    runner = tenant if tenant.id in world.workspaces else next(
+        (world.tenants[r] for r, (_w, taking_part) in world.workspaces.items() if tenant in taking_part), None)
+    organised = next((c for c in world.campaigns if c[2] is tenant and c[3] != "preparation"), None)
+    invited = next((c for c in world.campaigns if tenant in c[4] and c[3] != "preparation"), None)
+    supervisor = tenant if tenant.kind == "municipality" else next(
+        (t for t in world.blocks[tenant.block]
+         if t.kind == "municipality" and t.region_code[:5] == tenant.region_code[:5]), None)
+    return {
+        "feedback": _login_of(runner, "pilot_coordinator", "/feedback/board"),
+        "care_meetings": _page("/care-meetings", worker) if runner else None,
+        "campaign": (_login_of(tenant, "campaign_organiser", f"/campaigns/{organised[1]}") if organised else
+                     _page(f"/campaigns/{invited[1]}", worker) if invited else None),
+        "oversight": _login_of(supervisor, "inspector", "/oversight"),
+    }
+
+
+def _login_of(tenant, role: str, path: str) -> dict | None:
+    if tenant is None or not tenant.with_role(role):
+        return None
+    return _page(path, tenant.emails[tenant.with_role(role)[0]])
 
 
 def _visible_resource(world, tenant):

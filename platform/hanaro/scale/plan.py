@@ -24,6 +24,7 @@ FIXED_TENANTS = (
     ("bench-partner-welfare", "마포종합사회복지관", "welfare_centre", 64, 8),
     ("bench-partner-dong", "행정복지센터", "dong_centre", 96, 7),
     ("bench-partner-foodbank", "마포나눔푸드뱅크", "ngo", 18, 5),
+    ("bench-municipality", "서울특별시 마포구청", "municipality", 120, 10),
 )
 
 
@@ -105,12 +106,16 @@ def fixed_block(regions: dict, first_id: int = 1) -> list[TenantPlan]:
     province = regions_mod.province_code(MAPO[:2])
     tenants = []
     for i, (code, name, kind, cases, users) in enumerate(FIXED_TENANTS):
-        region = dongs[i % len(dongs)]
+        region = MAPO if kind == "municipality" else dongs[i % len(dongs)]
         if kind == "dong_centre":
             name = f"{regions[region].name} {name}"
         tenants.append(TenantPlan(first_id + i, code, name, kind, region, province, "fixed", cases=cases,
                                   clients=cases, dongs=[region] if kind == "dong_centre" else list(dongs),
                                   place="서울특별시 마포구", user_count=users))
+    municipality = tenants[-1]
+    for tenant in tenants:
+        if tenant.kind == "dong_centre":
+            tenant.parent_id = municipality.id
     return tenants
 
 
@@ -118,7 +123,8 @@ def rest_block(regions: dict, sizes: Sizes, fixed: list[TenantPlan], rng: random
     count = max(1, sizes.tenants - len(fixed))
     used = regions_mod.PROVINCE_ORDER[:max(1, min(17, count // 55))]
     kinds = _kind_counts(count, len(used))
-    munis = [code for code, r in regions.items() if r.level == "municipality" and code[:2] in used]
+    # The fixed block's municipality is its own: the rest of the set never places a tenant there.
+    munis = [code for code, r in regions.items() if r.level == "municipality" and code[:2] in used and code != MAPO]
     munis = rng.sample(munis, k=min(kinds["municipality"], len(munis)))
     kinds["ngo"] += kinds["municipality"] - len(munis)
     next_id = fixed[-1].id + 1 if fixed else 1
@@ -216,7 +222,7 @@ def _roles_for(tenant: TenantPlan, i: int) -> list[str]:
     if tenant.kind == "province":
         fixed += [["inspector"], ["campaign_organiser"], ["pilot_coordinator"]]
     elif tenant.kind == "municipality":
-        fixed += [["inspector"], ["campaign_organiser"]]
+        fixed += [["inspector"], ["campaign_organiser"], ["pilot_coordinator"]]
     if i < len(fixed):
         return fixed[i]
     if i == tenant.user_count - 1 and tenant.user_count > 6:

@@ -19,8 +19,11 @@ from .plan import Sizes, spread
 
 BASE_DAY = date(2026, 12, 1)
 BASE = datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)
-CASE_TYPES = ("crisis_household", "elderly_alone", "dream_start", "home_health", "self_support", "mental_health",
-              "addiction", "medical_aid", "welfare_centre", "foster_care", "youth_independence")
+CASE_TYPE_NAMES = {"crisis_household": "위기가구 통합사례관리", "elderly_alone": "독거노인 맞춤돌봄", "dream_start": "드림스타트",
+                   "home_health": "방문건강관리", "self_support": "자활사례관리", "mental_health": "정신건강 사례관리",
+                   "addiction": "중독 사례관리", "medical_aid": "의료급여 사례관리", "welfare_centre": "복지관 사례관리",
+                   "foster_care": "가정위탁", "youth_independence": "아동자립 지원"}
+CASE_TYPES = tuple(CASE_TYPE_NAMES)
 DOMAINS = ("safety", "health", "daily_living", "family", "social", "economy", "education", "employment",
            "environment", "rights")
 DOMAIN_NAMES = dict(zip(DOMAINS, ("안전", "건강", "일상생활유지", "가족관계", "사회적관계", "경제", "교육", "고용", "생활환경",
@@ -49,6 +52,10 @@ class World:
         self.partners: dict[int, dict[str, list]] = {}  # tenant id -> record kind -> partner tenants
         self.resources: dict[int, list[tuple]] = {}  # tenant id -> (id, name, scope)
         self.referrals: dict[str, list[tuple]] = {"fixed": [], "rest": []}
+        self.user_names: dict[int, str] = {}
+        self.offered: dict[int, list[tuple]] = {}  # tenant id -> its resources other tenants of its province see
+        self.workspaces: dict[int, tuple] = {}  # runner tenant id -> (workspace id, participating tenants)
+        self.campaigns: list[tuple] = []  # (id, public id, organiser, status, invited tenants)
 
     def rng(self, block: str, table: str) -> random.Random:
         return random.Random(f"{self.seed}/{block}/{table}")
@@ -90,6 +97,7 @@ def load_people(world: World, loader: copy.Loader) -> None:
     for name, block in world.blocks.items():
         users += plan.staff(block, len(users) + 1, world.rng(name, "users"))
     world.last_id["users"] = len(users)
+    world.user_names = {user[0]: user[3] for user in users}
     password_hash = PasswordHasher().hash(world.password, salt=f"hanaro-scale-{world.seed}".encode())
     joined = BASE - timedelta(days=600)
     with loader.rows("users", "id public_id email display_name password_hash is_platform_operator active "
@@ -114,7 +122,8 @@ def load_people(world: World, loader: copy.Loader) -> None:
 # (owner, partner, record kinds, status) between the fixed block's tenants, by their place in FIXED_TENANTS.
 FIXED_AGREEMENTS = ((0, 1, ["client", "case", "resource"], "accepted"), (2, 0, ["client", "case"], "accepted"),
                     (0, 3, ["resource"], "accepted"), (3, 1, ["resource"], "proposed"), (0, 2, ["resource"], "revoked"),
-                    (1, 2, ["client", "case"], "accepted"))
+                    (1, 2, ["client", "case"], "accepted"), (4, 0, ["client", "case"], "accepted"),
+                    (4, 2, ["client", "case", "resource"], "accepted"))
 AGREEMENT_STATUSES = (("accepted", 75), ("proposed", 9), ("revoked", 8), ("declined", 5), ("withdrawn", 3))
 AGREEMENT_KINDS = (["client", "case"], ["client", "case", "resource"], ["resource"], ["client"])
 
@@ -213,7 +222,8 @@ def load_clients(world: World, loader: copy.Loader) -> None:
             for tenant in tenants:
                 for c in world.clients[tenant.id]:
                     granted = consent_expiry(c.id) - timedelta(days=CONSENT_DAYS)
-                    purposes = ["case_collaboration", "referral"] if c.scope == "region" else ["case_collaboration"]
+                    purposes = (["case_collaboration", "referral", "campaign"] if c.scope == "region"
+                                else ["case_collaboration"])
                     write((c.consent_id, tenant.id, names.public_id(rng), c.id, c.scope, [], purposes,
                            rng.random() < 0.3, granted, consent_expiry(c.id), rng.choice(tenant.case_managers),
                            at(granted), f"서면 동의서 {granted.year}-{c.id}"))
@@ -304,8 +314,16 @@ def load_cases(world: World, loader: copy.Loader) -> None:
                     cases.append(case)
                     write((case.id, tenant.id, case.public_id, client.id, case.type, case.lead, STAGES[stage],
                            rng.choice(("low", "medium", "medium", "high", "crisis")), client.dong, received, opened,
-                           closed, "목표 달성" if closed else None, "서비스 제공 계획의 목표를 달성하여 종결" if closed else None,
+                           closed, closure_reason(client) if closed else None, CLOSING_TEXT if closed else None,
                            0, at(opened), at(closed or opened)))
+
+
+CLOSING_TEXT = "서비스 제공 계획의 목표를 달성하여 종결"
+CLOSING_LABELS = {"goal_achieved": "목표 달성", "deceased": "사망"}
+
+
+def closure_reason(client: Client) -> str:
+    return "goal_achieved" if client.alive else "deceased"
 
 
 MEMBER_STATUSES = (("accepted", 70), ("invited", 18), ("declined", 6), ("left", 6))
@@ -336,14 +354,18 @@ def load_case_teams(world: World, loader: copy.Loader) -> None:
                            status, "사례관리 협업을 요청합니다.", "참여 어렵습니다 (인력 부족)" if status == "declined" else None,
                            case.lead, invited, answered, answered + timedelta(days=30) if status == "left" else None))
                     grant = {"accepted": "active", "invited": "pending"}.get(status, "revoked")
-                    grants.append((tenant.id, case, partner, grant, invited, answered))
+                    ended = answered
+                    reason = "invitation_declined" if status == "declined" else "member_left"
+                    if case.closed:
+                        grant, ended, reason = "revoked", at(case.closed, 600), "case_closed"
+                    grants.append((tenant.id, case, partner, grant, invited, ended, reason))
     with loader.rows("client_access_grants", "id tenant_id client_id grantee_tenant_id consent_id reason case_id status "
                                              "includes_health granted_at expires_at revoked_at revoked_reason") as write:
-        for tenant_id, case, partner, status, invited, answered in grants:
+        for tenant_id, case, partner, status, invited, ended, reason in grants:
             expires = datetime.combine(consent_expiry(case.client.id), clock_time.max, tzinfo=timezone.utc)
             write((world.new_id("client_access_grants"), tenant_id, case.client.id, partner.id, case.client.consent_id,
-                   "case", case.id, status, False, invited, expires, answered if status == "revoked" else None,
-                   "invitation_declined" if status == "revoked" else None))
+                   "case", case.id, status, False, invited, expires, ended if status == "revoked" else None,
+                   reason if status == "revoked" else None))
 
 
 def _stories(world: World, block: str):
@@ -426,6 +448,13 @@ def load_notes(world: World, loader: copy.Loader) -> None:
                     write((world.new_id("case_notes"), case.tenant.id, names.public_id(rng), case.id, case.tenant.id,
                            case.lead, "internal" if (case.id + i) % 4 == 0 else "team", NOTE_BODIES[(case.id + i) % 5],
                            at(case.opened + timedelta(days=day), 700 + i)))
+                if case.closed:  # close_case keeps the evaluation as a team note
+                    write((world.new_id("case_notes"), case.tenant.id, names.public_id(rng), case.id, case.tenant.id,
+                           case.lead, "team", closing_note(case), at(case.closed, 540)))
+
+
+def closing_note(case: Case) -> str:
+    return f"[종결 평가 · {CLOSING_LABELS[closure_reason(case.client)]}]\n{CLOSING_TEXT}"
 
 
 def load_case_events(world: World, loader: copy.Loader) -> None:
@@ -433,15 +462,23 @@ def load_case_events(world: World, loader: copy.Loader) -> None:
                                     "visibility") as write:
         for block in world.blocks:
             for case, story in _stories(world, block):
-                for row in _events_of(case, story, world.members.get(case.id)):
+                for row in _events_of(case, story, world.members.get(case.id), world.user_names):
                     write((world.new_id("case_events"), case.tenant.id, case.id, *row))
 
 
-def _events_of(case: Case, story: Story, member) -> list[tuple]:
+def _move_summary(case: Case, kind: str, user_names: dict) -> str:
+    if kind == "status.opened":
+        return f"{CASE_TYPE_NAMES[case.type]} · {user_names[case.lead]}"
+    if kind == "status.closed":
+        return f"{CLOSING_LABELS[closure_reason(case.client)]}: {CLOSING_TEXT}"
+    return ""
+
+
+def _events_of(case: Case, story: Story, member, user_names: dict) -> list[tuple]:
     """(at, kind, summary, author tenant, actor, visibility) rows, as the case service writes them."""
     lead, tenant = case.lead, case.tenant.id
-    rows = [(at(case.opened + timedelta(days=day), 540), kind, "" if kind != "status.opened" else case.type, tenant,
-             lead, "team") for day, kind in story.moves]
+    rows = [(at(case.opened + timedelta(days=day), 540), kind, _move_summary(case, kind, user_names), tenant, lead,
+             "team") for day, kind in story.moves]
     rows += [(at(case.opened + timedelta(days=day), 600), "assessment.saved", f"{v}차 조사", tenant, lead, "team")
              for v, day in enumerate(story.assessments, 1)]
     for i, day in enumerate(story.goals):
@@ -483,7 +520,7 @@ EXTRA_TEMPLATES = (
 RESOURCE_COLUMNS = ("kind organization_name categories min_age max_age household_conditions income_note "
                     "eligibility_note address schedule how_to_apply required_documents cost public_phone capacity "
                     "wait_estimate remaining_slots quantity quantity_unit contact_person direct_phone").split()
-FIXED_RESOURCES = {0: 27, 1: 9, 2: 6, 3: 8}
+FIXED_RESOURCES = {0: 27, 1: 9, 2: 6, 3: 8, 4: 12}
 
 
 def _templates() -> list[tuple]:
@@ -617,7 +654,10 @@ def _referral(world: World, block: str, sender, receiver, rng: random.Random) ->
         return None
     client, cases = clients[index], world.cases[sender.id]
     case = cases[index] if index < len(cases) and cases[index].stage < 5 and rng.random() < 0.6 else None
-    offered = [r for r in world.resources.get(receiver.id, ()) if r[2] in ("region", "platform", "public")]
+    offered = world.offered.get(receiver.id)
+    if offered is None:  # what the sender, of the same province, may refer to
+        offered = world.offered[receiver.id] = [r for r in world.resources.get(receiver.id, ())
+                                                if r[2] in ("region", "platform", "public")]
     resource = rng.choice(offered) if offered and rng.random() < 0.7 else None
     state = rng.choices(*zip(*REFERRAL_STATES))[0]
     moves, created = _moves(state, rng)
@@ -826,13 +866,13 @@ STEPS = (load_regions, load_tenants, load_people, load_agreements, load_clients,
 def generate(connection, sizes: Sizes, seed: int = 1, progress=None) -> dict:
     """Fill the empty, migrated database behind ``connection`` (a superuser's, psycopg 3 or
     SQLAlchemy) and return the manifest (see scale.pages)."""
-    from . import pages
+    from . import pages, programmes
 
     started = time.monotonic()
     loader = copy.Loader(connection)
     _refuse_if_not_empty(loader)
     world = World(seed, sizes)
-    for step in STEPS:
+    for step in STEPS + programmes.STEPS:
         begun = time.monotonic()
         step(world, loader)
         if progress:
