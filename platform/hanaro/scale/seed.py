@@ -796,6 +796,8 @@ def load_notifications(world: World, loader: copy.Loader) -> None:
             rng = world.rng(block, "notifications")
             notices = list(_notices(world, block))
             wanted = _notification_target(world, block)
+            if len(notices) > wanted:  # the set's size wins: a random share of what the services posted
+                notices = [n for n in notices if rng.random() < wanted / len(notices)]
             for tenant, sender, recipient, kind, title, link, moment in notices + list(
                     _reminders(world, block, rng, wanted - len(notices))):
                 notification_id = world.new_id("notifications")
