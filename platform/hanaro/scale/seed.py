@@ -48,7 +48,8 @@ class World:
         self.password = f"scale-{seed}-hanaro"
         self.clients: dict[int, list[Client]] = {}  # tenant id -> its clients
         self.cases: dict[int, list[Case]] = {}
-        self.members: dict[int, tuple] = {}  # case id -> (member id, partner tenant, status, worker, invited, answered)
+        # case id -> (member public id, partner tenant, status, worker, invited, answered)
+        self.members: dict[int, tuple] = {}
         self.partners: dict[int, dict[str, list]] = {}  # tenant id -> record kind -> partner tenants
         self.resources: dict[int, list[tuple]] = {}  # tenant id -> (id, name, scope)
         self.referrals: dict[str, list[tuple]] = {"fixed": [], "rest": []}
@@ -225,7 +226,7 @@ def load_clients(world: World, loader: copy.Loader) -> None:
                     purposes = (["case_collaboration", "referral", "campaign"] if c.scope == "region"
                                 else ["case_collaboration"])
                     write((c.consent_id, tenant.id, names.public_id(rng), c.id, c.scope, [], purposes,
-                           rng.random() < 0.3, granted, consent_expiry(c.id), rng.choice(tenant.case_managers),
+                           consent_has_health(c.id), granted, consent_expiry(c.id), rng.choice(tenant.case_managers),
                            at(granted), f"서면 동의서 {granted.year}-{c.id}"))
 
 
@@ -235,6 +236,11 @@ CONSENT_DAYS = 365 * 3
 def consent_expiry(client_id: int) -> date:
     """Each client's consent runs three years from a day 400-800 days before the base date."""
     return BASE_DAY + timedelta(days=CONSENT_DAYS - 400 - mix(client_id) % 400)
+
+
+def consent_has_health(client_id: int) -> bool:
+    """About a third of the consents include health information (the grants they back copy it)."""
+    return mix(client_id) % 3 == 0
 
 
 def _clients_of(world: World, tenant, rng: random.Random, households: list) -> list[Client]:
@@ -263,7 +269,7 @@ class Story:
     """When things happened on one case (days after it opened), derived from its id and stage
     alone, so every table's pass agrees: assessments, goals, notes and the status moves."""
 
-    __slots__ = ("assessments", "goals", "notes", "moves", "span")
+    __slots__ = ("assessments", "goals", "notes", "moves", "span", "conference")
 
     def __init__(self, case_id: int, stage: int):
         h = mix(case_id)
@@ -288,6 +294,8 @@ class Story:
             if stage >= stage_at:
                 day += 5 + (h >> (17 + stage_at)) % 60
                 self.moves.append((day, kind))
+        # About one case in sixteen past assessment had a case conference, the day after it.
+        self.conference = self.assessments[-1] + 1 if stage >= 2 and h >> 28 == 0 else None
         self.span = day
         self.notes = [min(day, 1 + (h >> (24 + i)) % (day + 1)) for i in range((h >> 22) % 4)]
 
@@ -348,9 +356,9 @@ def load_case_teams(world: World, loader: copy.Loader) -> None:
                     invited = at(case.opened + timedelta(days=1), 600)
                     answered = None if status == "invited" else invited + timedelta(days=rng.randint(1, 5))
                     worker = rng.choice(partner.case_managers) if status in ("accepted", "left") else None
-                    member_id = world.new_id("case_members")
-                    world.members[case.id] = (member_id, partner, status, worker, invited, answered)
-                    write((member_id, tenant.id, names.public_id(rng), case.id, partner.id, worker, case.client.consent_id,
+                    member_id, member_public_id = world.new_id("case_members"), names.public_id(rng)
+                    world.members[case.id] = (member_public_id, partner, status, worker, invited, answered)
+                    write((member_id, tenant.id, member_public_id, case.id, partner.id, worker, case.client.consent_id,
                            status, "사례관리 협업을 요청합니다.", "참여 어렵습니다 (인력 부족)" if status == "declined" else None,
                            case.lead, invited, answered, answered + timedelta(days=30) if status == "left" else None))
                     grant = {"accepted": "active", "invited": "pending"}.get(status, "revoked")
@@ -364,7 +372,7 @@ def load_case_teams(world: World, loader: copy.Loader) -> None:
         for tenant_id, case, partner, status, invited, ended, reason in grants:
             expires = datetime.combine(consent_expiry(case.client.id), clock_time.max, tzinfo=timezone.utc)
             write((world.new_id("client_access_grants"), tenant_id, case.client.id, partner.id, case.client.consent_id,
-                   "case", case.id, status, False, invited, expires, ended if status == "revoked" else None,
+                   "case", case.id, status, consent_has_health(case.client.id), invited, expires, ended if status == "revoked" else None,
                    reason if status == "revoked" else None))
 
 
@@ -453,6 +461,38 @@ def load_notes(world: World, loader: copy.Loader) -> None:
                            case.lead, "team", closing_note(case), at(case.closed, 540)))
 
 
+CONFERENCE_TASK = "주거환경 개선 업체 견적 받기"
+
+
+def load_conferences(world: World, loader: copy.Loader) -> None:
+    first = world.last_id.get("conferences", 0) + 1
+    with loader.rows("conferences", "id tenant_id public_id case_id held_on attendees agenda decisions "
+                                    "created_by_user_id created_at") as write:
+        for block in world.blocks:
+            rng = world.rng(block, "conferences")
+            for case, story in _stories(world, block):
+                if story.conference is not None:
+                    held = case.opened + timedelta(days=story.conference)
+                    write((world.new_id("conferences"), case.tenant.id, names.public_id(rng), case.id, held,
+                           _attendees(case, world.user_names), "욕구 조사 결과 공유와 서비스 계획 협의",
+                           "주거환경 개선 우선 지원", case.lead, at(held, 660)))
+    conference_id = first - 1
+    with loader.rows("conference_tasks", "id tenant_id public_id conference_id case_id description assignee_tenant_id "
+                                         "due_on done_at") as write:
+        for block in world.blocks:
+            rng = world.rng(block, "conference_tasks")
+            for case, story in _stories(world, block):
+                if story.conference is not None:
+                    conference_id += 1
+                    due = case.opened + timedelta(days=story.conference + 14)
+                    write((world.new_id("conference_tasks"), case.tenant.id, names.public_id(rng), conference_id,
+                           case.id, CONFERENCE_TASK, case.tenant.id, due, at(due, 600) if due < BASE_DAY else None))
+
+
+def _attendees(case: Case, user_names: dict) -> list[dict]:
+    return [{"name": user_names[case.lead], "tenant": case.tenant.name}, {"name": "주민센터 담당자", "tenant": ""}]
+
+
 def closing_note(case: Case) -> str:
     return f"[종결 평가 · {CLOSING_LABELS[closure_reason(case.client)]}]\n{CLOSING_TEXT}"
 
@@ -489,6 +529,11 @@ def _events_of(case: Case, story: Story, member, user_names: dict) -> list[tuple
                      lead, "team"))
     rows += [(at(case.opened + timedelta(days=day), 700 + i), "note.added", NOTE_BODIES[(case.id + i) % 5], tenant, lead,
               "internal" if (case.id + i) % 4 == 0 else "team") for i, day in enumerate(story.notes)]
+    if story.conference is not None:
+        held = at(case.opened + timedelta(days=story.conference), 660)
+        rows.append((held, "conference.held", "참석 2명", tenant, lead, "team"))
+        rows.append((held + timedelta(minutes=5), "conference.task_added", f"{CONFERENCE_TASK} · {case.tenant.name}",
+                     tenant, lead, "team"))
     if member:
         _member_id, partner, status, worker, invited, answered = member
         rows.append((invited, "team.invited", partner.name, tenant, lead, "team"))
@@ -772,9 +817,9 @@ def _notices(world: World, block: str):
         for case in world.cases[tenant.id]:
             member = world.members.get(case.id)
             if member:
-                _id, partner, status, _worker, invited, answered = member
+                member_public_id, partner, status, _worker, invited, answered = member
                 yield (partner, tenant.id, None, "case_invitation", "사례관리 협업 초대가 도착했습니다.",
-                       f"/cases/invitations/{case.public_id}", invited)
+                       f"/cases/invitations/{member_public_id}", invited)
                 if status in ("accepted", "left"):
                     yield (tenant, partner.id, None, "case_invitation_accepted", "사례관리 협업 초대가 수락되었습니다.",
                            f"/cases/{case.public_id}", answered)
@@ -861,7 +906,7 @@ def _accepted_members(world: World, block: str):
 # -- the whole set ------------------------------------------------------------------------------------------------
 
 STEPS = (load_regions, load_tenants, load_people, load_agreements, load_clients, load_cases, load_case_teams,
-         load_assessments, load_plans, load_notes, load_case_events, load_resources, load_referrals,
+         load_assessments, load_plans, load_notes, load_conferences, load_case_events, load_resources, load_referrals,
          load_referral_parts, load_notifications, load_access_log)
 
 
