@@ -173,8 +173,9 @@ CAMPAIGN_STATUSES = ("open", "review", "confirmed", "completed", "preparation")
 def load_campaigns(world: World, loader: copy.Loader) -> None:
     world.campaigns = []  # (campaign id, public id, organiser, status, invited)
     with loader.rows("campaigns", "id tenant_id public_id title category item_description sponsor quantity unit "
-                                  "per_household eligibility_notes opens_on closes_on dong_quotas status created_by_user_id created_at "
-                                  "updated_at opened_at checked_at confirmed_at completed_at version") as write:
+                                  "per_household eligibility_notes opens_on closes_on dong_quotas status "
+                                  "created_by_user_id created_at updated_at opened_at checked_at confirmed_at "
+                                  "completed_at version") as write:
         for block in world.blocks:
             rng = world.rng(block, "campaigns")
             for organiser in runners(world, block, rng, 0.35):

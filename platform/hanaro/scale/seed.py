@@ -317,7 +317,8 @@ def load_cases(world: World, loader: copy.Loader) -> None:
                     opened = BASE_DAY - timedelta(days=story.span + rng.randint(0, 700 if stage == 5 else 240))
                     received = opened - timedelta(days=rng.randint(0, 3))
                     closed = opened + timedelta(days=story.span) if stage == 5 else None
-                    case = Case(case_id, names.public_id(rng), tenant, client, CASE_TYPES[(k // len(clients) + case_id) % 11],
+                    case_type = CASE_TYPES[(client.id + k // len(clients)) % 11]  # a client's open cases differ
+                    case = Case(case_id, names.public_id(rng), tenant, client, case_type,
                                 stage, opened, received, closed, rng.choice(tenant.case_managers))
                     cases.append(case)
                     write((case.id, tenant.id, case.public_id, client.id, case.type, case.lead, STAGES[stage],
@@ -372,7 +373,8 @@ def load_case_teams(world: World, loader: copy.Loader) -> None:
         for tenant_id, case, partner, status, invited, ended, reason in grants:
             expires = datetime.combine(consent_expiry(case.client.id), clock_time.max, tzinfo=timezone.utc)
             write((world.new_id("client_access_grants"), tenant_id, case.client.id, partner.id, case.client.consent_id,
-                   "case", case.id, status, consent_has_health(case.client.id), invited, expires, ended if status == "revoked" else None,
+                   "case", case.id, status, consent_has_health(case.client.id), invited, expires,
+                   ended if status == "revoked" else None,
                    reason if status == "revoked" else None))
 
 
@@ -835,7 +837,8 @@ def _reminders(world: World, block: str, rng: random.Random, count: int):
 
 def load_notifications(world: World, loader: copy.Loader) -> None:
     deliveries = []
-    columns = "id tenant_id public_id sender_tenant_id recipient_user_id kind title link created_at read_at email_planned_at"
+    columns = ("id tenant_id public_id sender_tenant_id recipient_user_id kind title link created_at read_at "
+               "email_planned_at")
     with loader.rows("notifications", columns) as write:
         for block in world.blocks:
             rng = world.rng(block, "notifications")
@@ -860,7 +863,7 @@ def load_notifications(world: World, loader: copy.Loader) -> None:
             state = rng.choices(("sent", "skipped", "failed"), (92, 5, 3))[0]
             public_id = names.public_id(rng)
             write((world.new_id("notification_deliveries"), tenant.id, public_id, notification_id, user, state,
-                   "preference" if state == "skipped" else None, 0 if state == "skipped" else (1 if state == "sent" else 5),
+                   "preference" if state == "skipped" else None, {"skipped": 0, "sent": 1}.get(state, 5),
                    moment + timedelta(minutes=2) if state == "sent" else None,
                    "SMTP 550 mailbox unavailable" if state == "failed" else None, f"<{public_id}@scale.hanaro.test>",
                    moment + timedelta(minutes=1), moment + timedelta(minutes=2)))
