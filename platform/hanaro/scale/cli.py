@@ -34,7 +34,7 @@ def seed_command(database, tenants, cases, clients, referrals, resources, notifi
 
     from . import pages
     from .plan import Sizes
-    from .seed import generate
+    from .seed import forget_visits, generate
 
     sizes = Sizes(tenants, cases, clients, referrals, resources, notifications, access_log)
     with psycopg.connect(f"{server}/{database}") as connection:
@@ -46,6 +46,8 @@ def seed_command(database, tenants, cases, clients, referrals, resources, notifi
     _print_logins(manifest)
     if verify:
         failures = pages.verify(_app_for(server, database, app_role), manifest)
+        with psycopg.connect(f"{server}/{database}") as connection:
+            forget_visits(connection, manifest)
         for failure in failures:
             click.echo(f"NOT 200: {failure}", err=True)
         if failures:

@@ -934,3 +934,18 @@ def generate(connection, sizes: Sizes, seed: int = 1, progress=None) -> dict:
 def _refuse_if_not_empty(loader: copy.Loader) -> None:
     if loader.conn.execute("SELECT exists (SELECT 1 FROM tenants)").fetchone()[0]:
         raise RuntimeError("the database already has tenants: generate into a freshly migrated database")
+
+
+def forget_visits(connection, manifest: dict) -> None:
+    """Take back what opening the manifest's pages wrote (sessions, the login log, access-log
+    rows, last-login times), so the set holds generated rows only and the fixed tenant's stay
+    the same in every set."""
+    conn = copy.raw_connection(connection)
+    conn.execute("SET session_replication_role = replica")  # the access log refuses deletes otherwise
+    conn.execute("DELETE FROM access_log WHERE id > %s", (manifest["sizes"]["access_log"],))
+    conn.execute("TRUNCATE user_sessions, login_events, login_throttles RESTART IDENTITY")
+    conn.execute("UPDATE users SET last_login_at = NULL WHERE last_login_at IS NOT NULL")
+    conn.execute("SELECT setval(pg_get_serial_sequence('access_log', 'id'), %s, false)",
+                 (manifest["sizes"]["access_log"] + 1,))
+    conn.execute("SET session_replication_role = DEFAULT")
+    conn.commit()
