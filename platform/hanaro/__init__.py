@@ -206,6 +206,7 @@ def _register_cli(app: Flask) -> None:
     from .core.worker import worker_command
     from .demo.cli import demo_cli
     from .resources.cli import resources_cli
+    from .scale.cli import scale_cli
     from .tenancy.cli import demo_logins, tenants_cli
 
     app.cli.add_command(tenants_cli)
@@ -215,3 +216,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(accounts_cli)
     app.cli.add_command(resources_cli)
+    app.cli.add_command(scale_cli)
