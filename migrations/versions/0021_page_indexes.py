@@ -31,7 +31,7 @@ NEW = [
      {"postgresql_include": ["tenant_id"]}),
     ("ix_cases_tenant_id_opened", "cases", ["tenant_id", "opened_on", "id"], {}),
     ("ix_cases_tenant_id_lead_opened", "cases", ["tenant_id", "lead_worker_user_id", "opened_on", "id"], {}),
-    ("ix_cases_tenant_id_dong", "cases", ["tenant_id", "dong_code"], {}),
+    ("ix_cases_tenant_id_dong", "cases", ["tenant_id", "dong_code"], {"postgresql_include": ["id"]}),
     ("ix_clients_tenant_id_name", "clients", ["tenant_id", "name", "id"], {}),
 ]
 # Indexes a NEW one makes redundant (its leading columns): dropped by upgrade, restored by downgrade.

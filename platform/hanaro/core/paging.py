@@ -86,20 +86,21 @@ class Count:
         return Count(self.value + other.value, self.capped or other.capped)
 
 
-def capped_count(statement, cap: int = COUNT_CAP) -> Count:
+def capped_count(statement, cap: int | None = None) -> Count:
     """``SELECT count(*) FROM (statement LIMIT cap + 1)``: reads at most ``cap + 1`` rows of the
     list. ``statement`` is the list's own select (so the tenancy criteria apply to it as to the
-    list); its order is dropped."""
+    list); its order is dropped. ``cap`` defaults to ``COUNT_CAP``."""
+    cap = cap or COUNT_CAP
     limited = statement.order_by(None).limit(cap + 1).subquery()
     counted = db.session.scalar(select(func.count()).select_from(limited)) or 0
     return Count(min(counted, cap), counted > cap)
 
 
-def capped_counts(statement, criteria: dict, cap: int = COUNT_CAP) -> dict:
+def capped_counts(statement, criteria: dict, cap: int | None = None) -> dict:
     """{key: Count} of the rows of ``statement`` that meet each ``criteria[key]``, in one
     statement: a capped count per key (each reads at most ``cap + 1`` rows, through an index
     that leads with the list's own columns and the criterion's)."""
-    keys = list(criteria)
+    cap, keys = cap or COUNT_CAP, list(criteria)
     if not keys:
         return {}
     parts = [select(literal(slot).label("slot"), func.count().label("n"))
@@ -138,7 +139,7 @@ class Page:
         return range(first, min(self.last_known, first + 2 * around) + 1)
 
 
-def fetch_page(statement, wanted: Paging, count_statement=None, cap: int = COUNT_CAP) -> Page:
+def fetch_page(statement, wanted: Paging, count_statement=None, cap: int | None = None) -> Page:
     """The ``wanted`` page of ``statement`` (ordered, with its loader options) and the capped count
     of ``count_statement`` (default: ``statement``). A page past the end of an exactly counted list
     shows its last page; past a capped count, whatever is there (possibly nothing)."""

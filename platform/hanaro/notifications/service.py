@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..core import jobs
 from ..core.db import db, utcnow
-from ..core.paging import Count, capped_count
+from ..core.paging import Count, Page, Paging, capped_count, fetch_page
 from ..tenancy import context
 from . import delivery
 from .kinds import KINDS
@@ -61,8 +61,17 @@ def _mine(user_id: int):
     )
 
 
-def inbox(user_id: int, limit: int = 50) -> list[Notification]:
-    return list(db.session.scalars(_mine(user_id).order_by(Notification.created_at.desc()).limit(limit)))
+PER_PAGE = 50
+
+
+def inbox(user_id: int, limit: int = PER_PAGE) -> list[Notification]:
+    return inbox_page(user_id, Paging(1, limit)).items
+
+
+def inbox_page(user_id: int, wanted: Paging) -> Page:
+    """One page of the inbox, newest first, with its capped count."""
+    statement = _mine(user_id).order_by(Notification.created_at.desc(), Notification.id.desc())
+    return fetch_page(statement, wanted)
 
 
 # The header shows "99+" past this: it runs on every signed-in page, so it reads at most this many.

@@ -5,7 +5,7 @@ from datetime import date
 
 from flask import abort
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from ..core import clock
@@ -81,6 +81,13 @@ def membership_in(user, tenant_code: str) -> Membership | None:
         if membership.tenant.code == tenant_code:
             return membership
     return None
+
+
+def active_member_count() -> int:
+    """How many active members the active tenant has (counted, not loaded: the home page of a
+    tenant with thousands of members shows just the number)."""
+    return db.session.scalar(select(func.count(Membership.id)).where(
+        Membership.tenant_id == context.current_tenant_id(), Membership.active.is_(True))) or 0
 
 
 def members_of_active_tenant() -> list[Membership]:
