@@ -33,6 +33,8 @@ NEW = [
     ("ix_cases_tenant_id_lead_opened", "cases", ["tenant_id", "lead_worker_user_id", "opened_on", "id"], {}),
     ("ix_cases_tenant_id_dong", "cases", ["tenant_id", "dong_code"], {"postgresql_include": ["id"]}),
     ("ix_clients_tenant_id_name", "clients", ["tenant_id", "name", "id"], {}),
+    # The public directory lists every tenant's public resources by name: led by scope, not tenant.
+    ("ix_resources_scope_name", "resources", ["scope", "name", "id"], {}),
 ]
 # Indexes a NEW one makes redundant (its leading columns): dropped by upgrade, restored by downgrade.
 REPLACED = [
