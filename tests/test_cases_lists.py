@@ -200,9 +200,10 @@ def test_the_case_list_runs_a_fixed_number_of_queries(app, make, world):
         make.case(make.client(world.lead, name=f"추가{n}"), world.lead_worker, case_type="elderly_alone")
     many = _queries(app, lead, "GET", "/cases?scope=tenant")
     # Session and user, memberships with tenants, the cases (one query with client, type, worker
-    # and lead tenant), pending invitations, case types, workers, dongs, unread notifications.
+    # and lead tenant) and their capped count, pending invitations, case types, workers, dongs,
+    # unread notifications.
     # + pilot menu and feedback-button switch on every page, and the 자원배분 menu (invited to a campaign?)
-    assert few == many == 11
+    assert few == many == 12
 
 
 def test_the_case_page_runs_a_fixed_number_of_queries(app, make, world):

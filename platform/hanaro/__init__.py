@@ -20,6 +20,7 @@ from .core.extensions import (
 )
 from .core.forms import install_korean_messages
 from flask_talisman import Talisman
+from werkzeug.local import LocalProxy
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 REPO_ROOT = config.REPO_ROOT
@@ -172,10 +173,13 @@ def _url_for_if(endpoint: str, **values) -> str | None:
     return url_for(endpoint, **values) if endpoint in current_app.view_functions else None
 
 
-def _unread_count() -> int:
+def _unread_count():
+    """Counted once per request, and only when a template shows it (htmx fragments do not)."""
     from .notifications.service import unread_count
 
-    return unread_count(current_user.id)
+    if "unread_notifications" not in g:
+        g.unread_notifications = unread_count(current_user.id)
+    return g.unread_notifications
 
 
 def _register_template_context(app: Flask) -> None:
@@ -195,7 +199,7 @@ def _register_template_context(app: Flask) -> None:
             "switchable_memberships": g.get("memberships", []) if signed_in else [],
             "pending_invitations": g.get("invitations", []) if signed_in else [],
             "nav_items": nav_items_for(current_user, g.get("membership")) if signed_in else [],
-            "unread_notifications": _unread_count() if g.get("membership") else 0,
+            "unread_notifications": LocalProxy(_unread_count) if g.get("membership") else 0,
             "current_locale": _select_locale(),
         }
 

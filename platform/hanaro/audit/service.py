@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased, joinedload
 from ..accounts.models import User
 from ..core import clock
 from ..core.db import db, utcnow
+from ..core.paging import Count, capped_counts
 from ..core.rules import RuleViolation
 from ..core.spreadsheets import safe_cell
 from ..tenancy import context
@@ -180,6 +181,7 @@ class LogRow:
 class LogPage:
     rows: list[LogRow] = field(default_factory=list)
     next_cursor: str | None = None
+    total: Count = Count(0)  # of the whole search (not just after the cursor), capped
 
 
 def encode_cursor(entry: AccessLogEntry) -> str:
@@ -285,17 +287,20 @@ def search(log_filter: LogFilter, after: str | None = None, limit: int = PAGE_SI
     conditions = _conditions(log_filter)
     if conditions is None:
         return LogPage()
+    directions = _direction_queries(log_filter, tenant_id)
+    per_direction = capped_counts(select(AccessLogEntry.id).where(*conditions), dict(enumerate(directions)))
+    total = sum(per_direction.values(), Count(0))
     if after:
         at, entry_id = decode_cursor(after)
         conditions.append(or_(AccessLogEntry.at < at, and_(AccessLogEntry.at == at, AccessLogEntry.id < entry_id)))
     # Each direction is its own index range scan, newest first; merging 2 × (limit + 1) rows here
     # is cheaper than asking the database to sort the union of both ranges.
     found: list = []
-    for direction in _direction_queries(log_filter, tenant_id):
+    for direction in directions:
         found.extend(db.session.execute(_row_query(tenant_id).where(direction, *conditions).limit(limit + 1)).all())
     found.sort(key=lambda row: (row[0].at, row[0].id), reverse=True)
     rows = [_log_row(row, tenant_id) for row in found[: limit + 1]]
-    page = LogPage(rows=rows[:limit])
+    page = LogPage(rows=rows[:limit], total=total)
     if len(rows) > limit:
         page.next_cursor = encode_cursor(rows[limit - 1].entry)
     return page

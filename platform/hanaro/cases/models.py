@@ -86,6 +86,11 @@ class Case(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     __table_args__ = (
         UniqueConstraint("tenant_id", "public_id"),
         Index("ix_cases_tenant_id_status_opened", "tenant_id", "status", "opened_on", "id"),
+        # The lists' order (newest first) for the whole tenant and for one lead worker ("내 사례").
+        Index("ix_cases_tenant_id_opened", "tenant_id", "opened_on", "id"),
+        Index("ix_cases_tenant_id_lead_opened", "tenant_id", "lead_worker_user_id", "opened_on", "id"),
+        # The list's 행정동 options, answered from the index (the id is what the read rule asks about).
+        Index("ix_cases_tenant_id_dong", "tenant_id", "dong_code", postgresql_include=["id"]),
         Index("ix_cases_client_id", "client_id"),
     )
 

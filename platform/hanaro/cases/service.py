@@ -27,7 +27,7 @@ from datetime import date, datetime
 
 from flask import abort, has_request_context, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, union
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from ..accounts.models import User
@@ -36,11 +36,12 @@ from ..clients import service as clients
 from ..clients.models import Client, ClientAccessGrant, Consent, ConsentPurpose, GrantReason, GrantStatus
 from ..core import clock
 from ..core.db import db, utcnow
+from ..core.paging import Count, capped_count
 from ..core.rules import RuleViolation
 from ..notifications.service import notify
 from ..tenancy import context
 from ..tenancy import service as tenancy
-from ..tenancy.models import Membership, RecordKind, Role, Tenant
+from ..tenancy.models import Membership, RecordKind, Region, Role, Tenant
 from ..tenancy.policy import InArray
 from . import deadlines
 from .models import (
@@ -410,22 +411,27 @@ def _may_see_health(client: Client | None, case: Case | None, tenant_id: int, sh
     return bool(grant and grant.includes_health)
 
 
-def case_workers(tenant_id: int | None = None) -> list[User]:
-    """Active members of the active tenant who hold the case manager role."""
-    rows = db.session.scalars(
-        select(Membership)
-        .options(joinedload(Membership.user))
-        .where(Membership.tenant_id == (tenant_id or _tenant_id()), Membership.active.is_(True))
-    )
-    users = [m.user for m in rows if Role.CASE_MANAGER.value in m.roles and m.user.active]
-    return sorted(users, key=lambda u: u.display_name)
+def _tenant_members(*columns, tenant_id: int | None = None):
+    """``columns`` of the tenant's active members who are active users (with their roles)."""
+    return (select(*columns, Membership.roles).join(Membership, Membership.user_id == User.id)
+            .where(Membership.tenant_id == (tenant_id or _tenant_id()), Membership.active.is_(True),
+                   User.active.is_(True)))
+
+
+def case_workers(tenant_id: int | None = None) -> list[tuple[str, str]]:
+    """(public id, name) of the active members of the active tenant who hold the case manager
+    role: just what the dropdowns show, not every member as ORM objects (a large tenant has
+    thousands)."""
+    rows = db.session.execute(_tenant_members(User.public_id, User.display_name, tenant_id=tenant_id)
+                              .order_by(User.display_name, User.id))
+    return [(public_id, name) for public_id, name, roles in rows if Role.CASE_MANAGER.value in (roles or [])]
 
 
 def _worker(public_id: str | None, field_name: str) -> User:
-    user = next((u for u in case_workers() if u.public_id == public_id), None) if public_id else None
-    if user is None:
+    row = db.session.execute(_tenant_members(User).where(User.public_id == public_id)).first() if public_id else None
+    if row is None or Role.CASE_MANAGER.value not in (row.roles or []):
         raise RuleViolation(_l("우리 기관의 사례관리자 중에서 고르세요."), field=field_name)
-    return user
+    return row.User
 
 
 def case_types() -> list[CaseType]:
@@ -1195,6 +1201,7 @@ class CaseFilters:
 class CasePage:
     cases: list[Case] = field(default_factory=list)
     next_cursor: str | None = None
+    total: Count = Count(0)  # of the whole filtered list, capped
 
 
 def _encode_cursor(case: Case) -> str:
@@ -1231,20 +1238,13 @@ def list_cases(filters: CaseFilters, user, limit: int = PAGE_SIZE) -> CasePage:
     by (opened_on, id) (the cursor names the last case by its public id). The client is outer-joined: a closed shared case stays listed without
     its client, whose data is no longer shared."""
     tenant_id = _tenant_id()
-    query = (
-        select(Case)
-        .outerjoin(Case.client)
-        .options(contains_eager(Case.client), joinedload(Case.case_type), joinedload(Case.lead_worker),
-                 joinedload(Case.tenant))
-    )
-    shared = _accepted_member_of_case(tenant_id)
+    query = select(Case).outerjoin(Case.client)
     if filters.scope == "tenant":
         query = query.where(Case.tenant_id == tenant_id)
     elif filters.scope == "shared":
-        query = query.where(Case.tenant_id != tenant_id, shared)
+        query = query.where(Case.tenant_id != tenant_id, Case.id.in_(_cases_shared_with(tenant_id)))
     else:
-        query = query.where(or_(and_(Case.tenant_id == tenant_id, Case.lead_worker_user_id == user.id),
-                                _accepted_member_of_case(tenant_id, user.id)))
+        query = query.where(_worked_by(tenant_id, user.id))
     if filters.case_type:
         query = query.where(Case.case_type_code == filters.case_type)
     if filters.status == "open":
@@ -1257,31 +1257,50 @@ def list_cases(filters: CaseFilters, user, limit: int = PAGE_SIZE) -> CasePage:
         query = query.where(Case.dong_code == filters.dong)
     if filters.worker:
         worker_id = db.session.scalar(select(User.id).where(User.public_id == filters.worker))
-        query = query.where(or_(and_(Case.tenant_id == tenant_id, Case.lead_worker_user_id == worker_id),
-                                _accepted_member_of_case(tenant_id, worker_id)))
+        query = query.where(_worked_by(tenant_id, worker_id))
     if filters.q and filters.q.strip():
         query = query.where(Client.id.is_not(None), _client_text_filter(filters.q.strip()))
+    total = capped_count(query)
+    query = query.options(contains_eager(Case.client), joinedload(Case.case_type), joinedload(Case.lead_worker),
+                          joinedload(Case.tenant))
     cursor = _decode_cursor(filters.after)
     if cursor:
         day, case_id = cursor
         query = query.where(or_(Case.opened_on < day, and_(Case.opened_on == day, Case.id < case_id)))
     rows = list(db.session.scalars(query.order_by(Case.opened_on.desc(), Case.id.desc()).limit(limit + 1)).unique())
-    page = CasePage(cases=rows[:limit])
+    page = CasePage(cases=rows[:limit], total=total)
     if len(rows) > limit:
         page.next_cursor = _encode_cursor(rows[limit - 1])
     return page
 
 
-def dong_options() -> list[tuple[str, str]]:
-    """Dongs the active tenant's cases are in, by name."""
-    from ..tenancy.models import Region
+def _cases_shared_with(tenant_id: int, worker_id: int | None = None):
+    """Ids of the cases the tenant works on as an accepted member (of one of its workers), read
+    from case_members by member tenant."""
+    statement = select(CaseMember.case_id).where(CaseMember.member_tenant_id == tenant_id,
+                                                 CaseMember.status == MemberStatus.ACCEPTED)
+    if worker_id is not None:
+        statement = statement.where(CaseMember.worker_user_id == worker_id)
+    return statement
 
+
+def _worked_by(tenant_id: int, worker_id: int | None):
+    """Cases the worker leads for the tenant or works on as its member. One IN over a UNION, so
+    each side reads its own index; an OR with an EXISTS made PostgreSQL read every case of the
+    tenant to find one worker's."""
+    led = select(Case.id).where(Case.tenant_id == tenant_id, Case.lead_worker_user_id == worker_id)
+    return Case.id.in_(union(led, _cases_shared_with(tenant_id, worker_id)))
+
+
+def dong_options() -> list[tuple[str, str]]:
+    """Dongs the active tenant's cases are in (its own and those shared with it), by name."""
     tenant_id = _tenant_id()
-    codes = select(Case.dong_code).where(
-        Case.dong_code.is_not(None), shared_or_owned(tenant_id)
-    ).distinct().scalar_subquery()
-    regions = db.session.scalars(select(Region).where(Region.code.in_(codes)).order_by(Region.name))
-    return [(r.code, r.name) for r in regions]
+    own = select(Case.dong_code).where(Case.tenant_id == tenant_id, Case.dong_code.is_not(None))
+    shared = select(Case.dong_code).where(Case.id.in_(_cases_shared_with(tenant_id)), Case.dong_code.is_not(None))
+    codes = union(own, shared).subquery()
+    rows = db.session.execute(select(Region.code, Region.name).where(Region.code.in_(select(codes.c.dong_code)))
+                              .order_by(Region.name, Region.code))
+    return [tuple(row) for row in rows]
 
 
 # -- the integrated view (정보연계) ----------------------------------------------------------------------------

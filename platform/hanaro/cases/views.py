@@ -132,7 +132,7 @@ def _dong_options() -> list[tuple[str, str]]:
 
 
 def _worker_options() -> list[tuple[str, str]]:
-    return [(u.public_id, u.display_name) for u in service.case_workers()]
+    return service.case_workers()
 
 
 def _tenant_options(exclude_id: int | None = None) -> list[tuple[str, str]]:

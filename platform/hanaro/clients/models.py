@@ -74,7 +74,7 @@ class Client(TenantOwned, IdMixin, PublicIdMixin, db.Model):
         UniqueConstraint("tenant_id", "public_id"),
         # Unique per tenant only: a global key would reveal another tenant's client.
         UniqueConstraint("tenant_id", "rrn_blind_index"),
-        Index("ix_clients_tenant_id_name", "tenant_id", "name"),
+        Index("ix_clients_tenant_id_name", "tenant_id", "name", "id"),  # the list's order
         Index("ix_clients_rrn_blind_index", "rrn_blind_index"),
     )
 

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 
 from ..core import clock, uploads
 from ..core.db import db, utcnow
+from ..core.paging import Page, Paging, fetch_page
 from ..core.rules import RuleViolation
 from ..notifications.service import notify
 from ..tenancy import context
@@ -56,13 +57,23 @@ def get_household_or_404(public_id: str) -> Household:
     return household
 
 
-def search_clients(text: str | None = None, limit: int = 50) -> list[Client]:
+PER_PAGE = 50
+
+
+def search_clients(text: str | None = None, limit: int = PER_PAGE) -> list[Client]:
     """The active tenant's own clients by name, masked number prefix (900101-1) or full number."""
+    return list(db.session.scalars(_own_clients(text).order_by(Client.name, Client.id).limit(limit)))
+
+
+def client_page(text: str | None, wanted: Paging) -> Page:
+    """One page of ``search_clients`` (by name, then id), with its capped count."""
+    return fetch_page(_own_clients(text).order_by(Client.name, Client.id), wanted)
+
+
+def _own_clients(text: str | None):
     query = select(Client).where(Client.tenant_id == context.current_tenant_id())
     text = (text or "").strip()
-    if text:
-        query = query.where(_text_filter(text))
-    return list(db.session.scalars(query.order_by(Client.name, Client.id).limit(limit)))
+    return query.where(_text_filter(text)) if text else query
 
 
 def _text_filter(text: str):

@@ -12,6 +12,7 @@ from ..core import idempotency
 from ..core.access import tenant_member
 from ..core.db import db
 from ..core.forms import parse_form
+from ..core.paging import paging
 from ..core.rules import RuleViolation
 from ..core.web import fragment_target
 from ..tenancy import service as tenancy
@@ -57,12 +58,13 @@ def index():
     if request.method == "POST":
         data, errors = parse_form(SearchForm())
         query = (data or {}).get("q")
-    clients = service.search_clients(query)
+    # A search shows its first page (a narrower word finds the rest); the whole list pages by URL.
+    page = service.client_page(query, paging({} if query else request.args, service.PER_PAGE))
     if query:
-        for client in clients:
+        for client in page.items:
             record_access(client, AccessAction.SEARCH, what="client_search")
     template = "clients/_results.html" if fragment_target() and request.method == "POST" else "clients/index.html"
-    return render_template(template, clients=clients, query=query or "")
+    return render_template(template, page=page, clients=page.items, query=query or "")
 
 
 # -- register ---------------------------------------------------------------------------------

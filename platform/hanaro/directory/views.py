@@ -14,13 +14,13 @@ from ..cases.models import NeedDomain
 from ..core import clock
 from ..core.access import public
 from ..core.db import db
-from ..core.paging import paging
+from ..core.paging import fetch_page, paging
 from ..resources import search
 from ..resources import service as resources
 from ..resources.models import CAPACITY_LABELS, WAIT_LABELS, Resource, Scope
 from ..resources.views import KIND_LABELS, WEEKDAY_LABELS
 from ..tenancy.context import anonymous
-from ..tenancy.models import Region
+from ..tenancy.service import region_names
 from . import hsds
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")
@@ -48,13 +48,6 @@ def _domain_names() -> dict:
     return {d.code: d.name for d in db.session.scalars(select(NeedDomain).order_by(NeedDomain.sort_order))}
 
 
-def _region_names(codes) -> dict:
-    codes = {c for c in codes if c}
-    if not codes:
-        return {}
-    return {r.code: r.name for r in db.session.scalars(select(Region).where(Region.code.in_(codes)))}
-
-
 @bp.get("")
 @public
 def index():
@@ -64,19 +57,17 @@ def index():
         domains = _domain_names()
         if domain not in domains:
             domain = ""
-        statement = _public_statement().options(selectinload(Resource.tenant)).order_by(Resource.name, Resource.id)
+        statement = _public_statement()
         clause = search.text_filter(query) if query else None
         if clause is not None:
             statement = statement.where(clause)
-        found = [r for r in db.session.scalars(statement)
-                 if _listable(r) and (not domain or domain in (r.need_domains or []))]
-        page_number = paging(request.args, PER_PAGE).page
-        pages = max(1, -(-len(found) // PER_PAGE))
-        page_number = min(page_number, pages)
-        shown = found[(page_number - 1) * PER_PAGE:page_number * PER_PAGE]
+        if domain:
+            statement = statement.where(search.need_domain_filter([domain]))
+        page = fetch_page(statement.options(selectinload(Resource.tenant)).order_by(Resource.name, Resource.id),
+                          paging(request.args, PER_PAGE), count_statement=statement)
         html = render_template(
-            "directory/index.html", resources=shown, total=len(found), query=query, domain=domain,
-            domain_options=list(domains.items()), domain_names=domains, page=page_number, pages=pages,
+            "directory/index.html", page=page, query=query, domain=domain,
+            domain_options=list(domains.items()), domain_names=domains,
             capacity_labels=CAPACITY_LABELS, kind_labels=KIND_LABELS, organization_name=hsds.organization_name,
         )
     _cacheable()
@@ -91,7 +82,7 @@ def show(public_id: str):
         if resource is None or not _listable(resource):
             abort(404)
         domains = _domain_names()
-        areas = _region_names(resource.service_area_codes or [])
+        areas = region_names(resource.service_area_codes or [])
         html = render_template(
             "directory/show.html", resource=resource, organization_name=hsds.organization_name(resource),
             domain_names=[domains.get(c, c) for c in resource.need_domains or []],
@@ -116,6 +107,6 @@ def hsds_feed():
         shown = [r for r in rows if _listable(r)]
         codes = {c for r in shown for c in (r.service_area_codes or [])} | {r.province_code for r in shown}
         body = hsds.page(shown, total, page_number, per_page,
-                         domain_names=_domain_names(), region_names=_region_names(codes))
+                         domain_names=_domain_names(), region_names=region_names(codes))
     _cacheable()
     return jsonify(body)

@@ -26,7 +26,5 @@ def index():
         membership=membership,
         active_agreements=active_agreements,
         proposals=tenancy.proposals_awaiting_answer(agreements) if is_admin else [],
-        member_count=len([m for m in tenancy.members_of_active_tenant() if m.active])
-        if membership.has_role(tenancy.Role.TENANT_ADMIN)
-        else None,
+        member_count=tenancy.active_member_count() if is_admin else None,
     )

@@ -38,6 +38,10 @@ class Notification(TenantOwned, IdMixin, PublicIdMixin, db.Model):
         # The outbox: notifications whose e-mails are not planned yet (a small, partial index).
         Index("ix_notifications_unplanned", "tenant_id", "created_at",
               postgresql_where=text("email_planned_at IS NULL"), sqlite_where=text("email_planned_at IS NULL")),
+        # The header's unread count on every page (notifications.service.unread_count): small,
+        # ordered like its two lookups, and with the sender so the read policy is answered from it.
+        Index("ix_notifications_unread", "tenant_id", "recipient_user_id", postgresql_include=["sender_tenant_id"],
+              postgresql_where=text("read_at IS NULL"), sqlite_where=text("read_at IS NULL")),
     )
 
     sender_tenant_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tenants.id"))

@@ -2,11 +2,12 @@
 carry personal data (they are e-mailed); see ``delivery`` for the e-mail outbox."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from ..core import jobs
 from ..core.db import db, utcnow
+from ..core.paging import Count, Page, Paging, capped_count, fetch_page
 from ..tenancy import context
 from . import delivery
 from .kinds import KINDS
@@ -60,13 +61,33 @@ def _mine(user_id: int):
     )
 
 
-def inbox(user_id: int, limit: int = 50) -> list[Notification]:
-    return list(db.session.scalars(_mine(user_id).order_by(Notification.created_at.desc()).limit(limit)))
+PER_PAGE = 50
 
 
-def unread_count(user_id: int) -> int:
-    query = _mine(user_id).where(Notification.read_at.is_(None)).subquery()
-    return db.session.scalar(select(func.count()).select_from(query)) or 0
+def inbox(user_id: int, limit: int = PER_PAGE) -> list[Notification]:
+    return inbox_page(user_id, Paging(1, limit)).items
+
+
+def inbox_page(user_id: int, wanted: Paging) -> Page:
+    """One page of the inbox, newest first, with its capped count."""
+    statement = _mine(user_id).order_by(Notification.created_at.desc(), Notification.id.desc())
+    return fetch_page(statement, wanted)
+
+
+# The header shows "99+" past this: it runs on every signed-in page, so it reads at most this many.
+UNREAD_CAP = 99
+
+
+def unread_count(user_id: int) -> Count:
+    """Unread notices of this user's inbox, up to ``UNREAD_CAP``. Two ranges of the partial index
+    ``ix_notifications_unread`` (tenant, recipient): the tenant's notices to everyone and those to
+    this user, each read no further than the cap (an ``OR`` of the two would read every unread
+    notice of the tenant's other users as well)."""
+    unread = select(Notification.id).where(Notification.tenant_id == context.current_tenant_id(),
+                                           Notification.read_at.is_(None))
+    to_everyone = unread.where(Notification.recipient_user_id.is_(None)).limit(UNREAD_CAP + 1)
+    to_me = unread.where(Notification.recipient_user_id == user_id).limit(UNREAD_CAP + 1)
+    return capped_count(union_all(to_everyone, to_me), UNREAD_CAP)
 
 
 def mark_all_read(user_id: int) -> None:

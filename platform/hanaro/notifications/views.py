@@ -8,6 +8,7 @@ from flask_login import current_user
 from ..core.access import operator_only, tenant_member
 from ..core.db import db
 from ..core.forms import parse_form
+from ..core.paging import paging
 from ..core.web import fragment_target
 from ..tenancy import service as tenancy
 from . import delivery, kinds, service
@@ -22,7 +23,8 @@ CHANGED_EVENT = "hanaro:notifications-changed"
 @bp.get("")
 @tenant_member()
 def inbox():
-    return render_template("notifications/inbox.html", notifications=service.inbox(current_user.id))
+    page = service.inbox_page(current_user.id, paging(request.args, service.PER_PAGE))
+    return render_template("notifications/inbox.html", page=page, notifications=page.items)
 
 
 @bp.post("/read")

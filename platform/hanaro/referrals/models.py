@@ -99,8 +99,14 @@ class Referral(TenantOwned, IdMixin, PublicIdMixin, db.Model):
         transitions=Transitions("state", participant=RECEIVER_MOVES))
     __table_args__ = (
         UniqueConstraint("tenant_id", "public_id"),
-        Index("ix_referrals_tenant_id_state", "tenant_id", "state"),
-        Index("ix_referrals_receiver_tenant_id_state", "receiver_tenant_id", "state"),
+        # Each box (outbox: tenant_id, inbox: receiver_tenant_id) in its list's order, whole and by
+        # state; the other party is included so the per-state counts are answered from the index.
+        Index("ix_referrals_tenant_id_due", "tenant_id", "response_due_on", "id"),
+        Index("ix_referrals_receiver_tenant_id_due", "receiver_tenant_id", "response_due_on", "id"),
+        Index("ix_referrals_tenant_id_state_due", "tenant_id", "state", "response_due_on", "id",
+              postgresql_include=["receiver_tenant_id"]),
+        Index("ix_referrals_receiver_tenant_id_state_due", "receiver_tenant_id", "state", "response_due_on", "id",
+              postgresql_include=["tenant_id"]),
         Index("ix_referrals_client_id", "client_id"),
         Index("ix_referrals_case_id", "case_id"),
     )

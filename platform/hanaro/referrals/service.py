@@ -11,13 +11,14 @@ from types import SimpleNamespace
 
 from flask import abort
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..clients.models import Client, ConsentPurpose
 from ..core import clock, uploads
 from ..core.db import db, utcnow
+from ..core.paging import Count, Page, Paging, capped_counts, fetch_page
 from ..core.rules import RuleViolation
 from ..notifications.service import notify
 from ..tenancy import context
@@ -36,6 +37,7 @@ SHAREABLE_FIELDS = {
 DEFAULT_SHARED_FIELDS = ("name", "age", "sex", "dong", "needs")
 DEFAULT_RESPONSE_DAYS = 7
 REMIND_BEFORE_DUE = timedelta(days=1)
+PER_PAGE = 50
 
 
 class DuplicateWarning(RuleViolation):
@@ -445,21 +447,32 @@ def is_overdue(referral: Referral, today: date | None = None) -> bool:
     return referral.state is State.SENT and referral.response_due_on < (today or clock.today())
 
 
-def list_referrals(list_filter: ListFilter) -> list[Referral]:
-    statement = (select(Referral).options(selectinload(Referral.tenant), selectinload(Referral.receiver))
-                 .where(_direction(list_filter.direction)))
+def _listed(list_filter: ListFilter):
+    """The list's rows, unordered: each filter is a range of the box's indexes (0021)."""
+    statement = select(Referral).where(_direction(list_filter.direction))
     if list_filter.state in {s.value for s in State}:
         statement = statement.where(Referral.state == list_filter.state)
     elif list_filter.state == "open":
         statement = statement.where(Referral.state.in_([s.value for s in OPEN_STATES]))
     if list_filter.overdue:
         statement = statement.where(Referral.state == State.SENT.value, Referral.response_due_on < clock.today())
-    return list(db.session.scalars(statement.order_by(Referral.response_due_on, Referral.id).limit(500)))
+    return statement
 
 
-def counts(direction: str) -> dict[str, int]:
-    rows = db.session.execute(select(Referral.state, func.count()).where(_direction(direction)).group_by(Referral.state))
-    return {State(state).value: n for state, n in rows}
+def list_referrals(list_filter: ListFilter, wanted: Paging = Paging(1, PER_PAGE)) -> Page:
+    """One page of the box, the earliest response deadline first, with its capped count."""
+    statement = (_listed(list_filter).options(selectinload(Referral.tenant), selectinload(Referral.receiver))
+                 .order_by(Referral.response_due_on, Referral.id))
+    return fetch_page(statement, wanted, count_statement=_listed(list_filter))
+
+
+def counts(direction: str) -> dict[str, Count]:
+    """{state: capped count} of the box, and ``"overdue"``, in one statement: each a short range
+    of the box's (party, state, deadline) index, however many referrals the tenant has."""
+    states = [s.value for s in State if direction == "outbox" or s is not State.DRAFT]
+    criteria = {state: Referral.state == state for state in states}
+    criteria["overdue"] = and_(Referral.state == State.SENT.value, Referral.response_due_on < clock.today())
+    return capped_counts(select(Referral.id).where(_direction(direction)), criteria)
 
 
 def referrals_of_case(case) -> list[Referral]:

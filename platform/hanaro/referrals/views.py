@@ -29,6 +29,7 @@ from ..core import clock, idempotency, uploads
 from ..core.access import tenant_member
 from ..core.db import db
 from ..core.forms import parse_filters, parse_form
+from ..core.paging import Count, paging
 from ..core.rules import RuleViolation
 from ..core.web import fragment_target
 from ..resources import service as resources
@@ -289,12 +290,12 @@ def _rows(box: str, referrals: list[Referral]) -> list[Row]:
     return rows
 
 
-def _chips(box: str, counts: dict[str, int], overdue_count: int) -> list[tuple[dict, str, int]]:
+def _chips(counts: dict[str, Count]) -> list[tuple[dict, str, Count]]:
     """Filter links: everything, still open, each state that has referrals, overdue."""
-    chips = [({}, _("전체"), sum(counts.values())),
-             ({"state": "open"}, _("진행 중"), sum(counts.get(s.value, 0) for s in OPEN_STATES))]
+    chips = [({}, _("전체"), sum((n for key, n in counts.items() if key != "overdue"), Count(0))),
+             ({"state": "open"}, _("진행 중"), sum((counts.get(s.value, Count(0)) for s in OPEN_STATES), Count(0)))]
     chips += [({"state": s.value}, str(STATE_LABELS[s]), counts[s.value]) for s in State if counts.get(s.value)]
-    chips.append(({"overdue": "1"}, _("기한 지남"), overdue_count))
+    chips.append(({"overdue": "1"}, _("기한 지남"), counts["overdue"]))
     return chips
 
 
@@ -305,13 +306,13 @@ def index():
     swaps the list in place and pushes the URL."""
     args = _list_args()
     box = args["box"]
-    referrals = service.list_referrals(service.ListFilter(box, args["state"], args["overdue"]))
+    page = service.list_referrals(service.ListFilter(box, args["state"], args["overdue"]),
+                                  paging(request.args, service.PER_PAGE))
     counts = service.counts(box)
-    overdue_count = len(service.list_referrals(service.ListFilter(box, overdue=True)))
     context = {
-        "box": box, "state": args["state"] or "", "overdue": args["overdue"], "rows": _rows(box, referrals),
-        "chips": _chips(box, counts, overdue_count), "waiting": counts.get(State.SENT.value, 0) if box == "inbox" else 0,
-        "can_write": _can_write(), **_labels(),
+        "box": box, "state": args["state"] or "", "overdue": args["overdue"], "page": page,
+        "rows": _rows(box, page.items), "chips": _chips(counts),
+        "waiting": counts[State.SENT.value] if box == "inbox" else 0, "can_write": _can_write(), **_labels(),
     }
     if fragment_target() == "referral-list":
         return render_block("referrals/index.html", "results", **context)

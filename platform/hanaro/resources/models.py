@@ -78,6 +78,7 @@ class Resource(TenantOwned, IdMixin, PublicIdMixin, db.Model):
         UniqueConstraint("tenant_id", "public_id"),
         Index("ix_resources_scope_province", "scope", "province_code"),
         Index("ix_resources_tenant_id_updated", "tenant_id", "updated_at"),
+        Index("ix_resources_scope_name", "scope", "name", "id"),  # the public directory's order
     )
 
     kind: Mapped[ResourceKind] = mapped_column(enum_column(ResourceKind), default=ResourceKind.SERVICE)

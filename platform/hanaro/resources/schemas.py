@@ -101,6 +101,7 @@ class SearchArgs(FormSchema):
 
     q = fields.String(load_default=None, validate=length(max=100))
     domain = fields.List(fields.String(validate=length(max=40)), load_default=list)
+    municipality = fields.String(load_default=None, validate=length(max=10))
     area = fields.String(load_default=None, validate=length(max=10))
     age = fields.Integer(load_default=None, validate=AGE)
     household = fields.String(load_default=None, validate=length(max=30))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from ..core import clock
 from ..core.db import db
+from ..core.paging import Page, Paging, fetch_page
 from ..tenancy import context
 from ..tenancy.models import Tenant
 from .models import Capacity, Resource
@@ -94,29 +95,15 @@ class Filters:
     kind: str | None = None
 
 
-@dataclass
-class Page:
-    resources: list[Resource]
-    total: int
-    number: int
-    pages: int
-
-
 def find(filters: Filters, page: int = 1, per_page: int = 30, today: date | None = None) -> Page:
     """Resources the active tenant may see (the ORM applies each resource's sharing scope) that
     meet every filter; other tenants' stale listings are left out. Available first, then the most
-    recently verified."""
-    statement = _filtered(select(Resource), filters, today or clock.today())
-    total = db.session.scalar(statement.with_only_columns(func.count(Resource.id)).order_by(None))
-    pages = max(1, -(-total // per_page))
-    number = min(max(1, page), pages)
-    rows = db.session.scalars(
-        statement.options(selectinload(Resource.tenant))
-        .order_by((Resource.capacity == Capacity.AVAILABLE.value).desc(), Resource.last_verified_on.desc(),
-                  Resource.name, Resource.id)
-        .limit(per_page).offset((number - 1) * per_page)
-    )
-    return Page(list(rows), total, number, pages)
+    recently verified. One page in SQL, with a capped count."""
+    today = today or clock.today()
+    statement = (_filtered(select(Resource), filters, today).options(selectinload(Resource.tenant))
+                 .order_by((Resource.capacity == Capacity.AVAILABLE.value).desc(), Resource.last_verified_on.desc(),
+                           Resource.name, Resource.id))
+    return fetch_page(statement, Paging(page, per_page), count_statement=_filtered(select(Resource.id), filters, today))
 
 
 def _filtered(statement, filters: Filters, today: date):
@@ -126,7 +113,7 @@ def _filtered(statement, filters: Filters, today: date):
     if filters.query and (clause := text_filter(filters.query)) is not None:
         statement = statement.where(clause)
     if filters.need_domains:
-        statement = statement.where(or_(*[_json_list_has(Resource.need_domains, code) for code in filters.need_domains]))
+        statement = statement.where(need_domain_filter(filters.need_domains))
     if filters.area_code:
         statement = statement.where(_covers_area(filters.area_code))
     if filters.age is not None:
@@ -144,6 +131,11 @@ def _filtered(statement, filters: Filters, today: date):
         statement = statement.where(Resource.tenant_id.in_(
             select(Tenant.id).where(Tenant.kind.in_(filters.registrant_kinds))))
     return statement
+
+
+def need_domain_filter(codes):
+    """Resources in any of these need domains."""
+    return or_(*[_json_list_has(Resource.need_domains, code) for code in codes])
 
 
 def _json_list_has(column, value: str):

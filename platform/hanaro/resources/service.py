@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from flask import abort, g, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..core import clock
@@ -182,13 +182,17 @@ def history(resource: Resource) -> list[ResourceChange]:
 
 # -- what a viewer may see -----------------------------------------------------------------------------
 
-def _has_resource_agreement(owner_id: int, viewer_id: int, today: date) -> bool:
+def _resource_partners(owner_ids, viewer_id: int, today: date) -> set[int]:
+    """The owners among ``owner_ids`` with a sharing agreement for resources with the viewer (in
+    either direction), in one query."""
     a = SharingAgreement
-    return bool(db.session.scalar(select(exists().where(
-        or_(and_(a.tenant_id == owner_id, a.partner_tenant_id == viewer_id),
-            and_(a.tenant_id == viewer_id, a.partner_tenant_id == owner_id)),
+    owner_ids = set(owner_ids)
+    rows = db.session.execute(select(a.tenant_id, a.partner_tenant_id).where(
+        or_(and_(a.tenant_id.in_(owner_ids), a.partner_tenant_id == viewer_id),
+            and_(a.tenant_id == viewer_id, a.partner_tenant_id.in_(owner_ids))),
         a.status == AgreementStatus.ACCEPTED, a.revoked_at.is_(None), a.valid_from <= today, or_(a.valid_to.is_(None), a.valid_to >= today),
-    ).where(a.record_kinds.cast(db.String).like('%"resource"%')))))
+    ).where(a.record_kinds.cast(db.String).like('%"resource"%')))
+    return {partner if owner == viewer_id else owner for owner, partner in rows}
 
 
 def within(scope: Scope, resource: Resource) -> bool:
@@ -211,12 +215,29 @@ def within(scope: Scope, resource: Resource) -> bool:
     return False
 
 
+def _partners_cache() -> dict:
+    return g.setdefault("resource_partners", {}) if has_request_context() else {}
+
+
 def _partner_of(owner_id: int, viewer_id: int) -> bool:
     """Memoised per request: a result list asks the same question for every resource of an owner."""
-    cache = g.setdefault("resource_partners", {}) if has_request_context() else {}
+    cache = _partners_cache()
     if (owner_id, viewer_id) not in cache:
-        cache[(owner_id, viewer_id)] = _has_resource_agreement(owner_id, viewer_id, clock.today())
+        cache[(owner_id, viewer_id)] = owner_id in _resource_partners({owner_id}, viewer_id, clock.today())
     return cache[(owner_id, viewer_id)]
+
+
+def staff_fields_visible_for(resources) -> dict[int, bool]:
+    """{resource id: staff fields visible?} for a result list: the agreements of all the owners
+    that share with partners are asked for at once, not once per owner."""
+    viewer = context.current_tenant_id()
+    cache = _partners_cache()
+    owners = {r.tenant_id for r in resources if Scope.PARTNERS in (r.scope, r.staff_scope) and r.tenant_id != viewer
+              and (r.tenant_id, viewer) not in cache}
+    if viewer is not None and owners:
+        partners = _resource_partners(owners, viewer, clock.today())
+        cache.update({(owner, viewer): owner in partners for owner in owners})
+    return {r.id: staff_fields_visible(r) for r in resources}
 
 
 def staff_fields_visible(resource: Resource) -> bool:

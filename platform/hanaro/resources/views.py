@@ -2,6 +2,8 @@
 (edit, sharing scope, one-click verify, editing history)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,6 +18,7 @@ from ..core.db import db
 from ..core.forms import parse_form
 from ..core.rules import RuleViolation
 from ..core.web import fragment_target
+from ..tenancy import service as tenancy
 from ..tenancy.models import TENANT_KIND_LABELS, Region, RegionLevel, Role, TenantKind
 from . import search, service
 from .models import CAPACITY_LABELS, SCOPE_LABELS, WAIT_LABELS, ResourceKind
@@ -124,23 +127,68 @@ def search_page():
     """Search everything the tenant may see with filters. A GET form, so the URL is the search and
     can be shared; htmx swaps the filters and results in place and pushes the URL."""
     data, errors = parse_form(SearchArgs(), request.args)
+    area = _search_area(data) if data else _SearchArea()
     if not errors:
-        errors = _unknown_search_choices(data)
-    filters = search.Filters() if errors else _filters_from(data)
+        errors = _unknown_search_choices(data, area)
+    filters = search.Filters() if errors else _filters_from(data, area)
     page = search.find(filters, page=data["page"] if data else 1)
     template = "resources/_search.html" if fragment_target() else "resources/search.html"
+    need_domains = _need_domain_options()
     return render_template(
         template, page=page, args=request.args, errors=errors,
-        staff_visible={r.id: service.staff_fields_visible(r) for r in page.resources},
+        staff_visible=service.staff_fields_visible_for(page.items),
         household_options=[(key, label) for key, (label, _words) in search.HOUSEHOLD_TYPES.items()],
         registrant_options=[(k.value, TENANT_KIND_LABELS[k]) for k in REGISTRANT_KINDS],
-        domain_names=dict(_need_domain_options()), area_names=dict(_area_options()), **_form_options(),
+        need_domain_options=need_domains, domain_names=dict(need_domains),
+        area_names=tenancy.region_names(code for r in page.items for code in r.service_area_codes or []),
+        area=area, municipality_options=tenancy.regions_at(RegionLevel.MUNICIPALITY),
+        dong_options=tenancy.regions_at(RegionLevel.DONG, area.municipality) if area.municipality else area.orphan_dong,
+        kind_options=[(k.value, label) for k, label in KIND_LABELS.items()],
+        capacity_options=[(k.value, label) for k, label in CAPACITY_LABELS.items()], **_labels(),
     )
 
 
-def _unknown_search_choices(data) -> dict:
-    errors = _unknown_choices({"need_domains": data["domain"], "service_area_codes": [data["area"]] if data["area"] else []})
-    errors = {{"need_domains": "domain", "service_area_codes": "area"}[k]: v for k, v in errors.items()}
+@dataclass
+class _SearchArea:
+    """The service-area filter as two selects: a municipality (시군구), then one of its dongs, whose
+    options are rendered for the chosen municipality only (htmx re-renders them when it changes)."""
+
+    municipality: str | None = None
+    dong: str | None = None
+    unknown: str | None = None  # the field naming a region that does not exist (or is of no such level)
+    orphan_dong: tuple = ()  # a dong without a municipality: its own only option
+
+    @property
+    def code(self) -> str | None:
+        return self.dong or self.municipality
+
+
+def _search_area(data) -> _SearchArea:
+    """``area`` is a dong or a municipality (links keep working either way); ``municipality`` is the
+    first select. A dong of another municipality than the one chosen was picked before the
+    municipality changed, and is dropped."""
+    chosen, named = tenancy.region(data["municipality"]), tenancy.region(data["area"])
+    if data["municipality"] and (chosen is None or chosen.level is not RegionLevel.MUNICIPALITY):
+        return _SearchArea(unknown="municipality")
+    if data["area"] and (named is None or named.level not in (RegionLevel.MUNICIPALITY, RegionLevel.DONG)):
+        return _SearchArea(unknown="area")
+    if named is not None and named.level is RegionLevel.MUNICIPALITY:
+        chosen, named = named, None
+    if named is not None and chosen is not None and named.parent_code != chosen.code:
+        named = None
+    if named is not None and chosen is None:
+        if named.parent_code is None:
+            return _SearchArea(dong=named.code, orphan_dong=((named.code, named.name),))
+        return _SearchArea(municipality=named.parent_code, dong=named.code)
+    return _SearchArea(municipality=chosen.code if chosen else None, dong=named.code if named else None)
+
+
+def _unknown_search_choices(data, area: _SearchArea) -> dict:
+    errors = {}
+    if set(data["domain"]) - {code for code, _name in _need_domain_options()}:
+        errors["domain"] = [_("목록에 있는 욕구 영역을 고르세요.")]
+    if area.unknown:
+        errors[area.unknown] = [_("목록에 있는 지역을 고르세요.")]
     if data["household"] and data["household"] not in search.HOUSEHOLD_TYPES:
         errors["household"] = [_("목록에 있는 가구 유형을 고르세요.")]
     if set(data["registrant"]) - {k.value for k in REGISTRANT_KINDS}:
@@ -148,9 +196,9 @@ def _unknown_search_choices(data) -> dict:
     return errors
 
 
-def _filters_from(data):
+def _filters_from(data, area: _SearchArea):
     return search.Filters(
-        query=data["q"], need_domains=data["domain"], area_code=data["area"], age=data["age"],
+        query=data["q"], need_domains=data["domain"], area_code=area.code, age=data["age"],
         household=data["household"], capacities=data["capacity"], registrant_kinds=data["registrant"],
         kind=data["kind"],
     )
@@ -206,7 +254,8 @@ def show(public_id):
 def _resource_page(resource, status=422, errors=None, form=None):
     own = service.is_own(resource)
     domains = dict(_need_domain_options())
-    areas = dict(_area_options())
+    history = service.history(resource) if own else []
+    areas = tenancy.region_names(_area_codes_named(resource, history))
     return render_template(
         "resources/show.html",
         resource=resource,
@@ -218,7 +267,7 @@ def _resource_page(resource, status=422, errors=None, form=None):
         stale_since=service.stale_since(resource),
         domain_names=[domains.get(code, code) for code in resource.need_domains or []],
         area_names=[areas.get(code, code) for code in resource.service_area_codes or []],
-        history=service.history(resource) if own else [],
+        history=history,
         change_value=_change_value_labeller(domains, areas),
         scope_options=[(k.value, label) for k, label in SCOPE_LABELS.items()],
         form=form if form is not None else MultiDict(
@@ -226,6 +275,15 @@ def _resource_page(resource, status=422, errors=None, form=None):
         errors=errors or {},
         **_labels(),
     ), status
+
+
+def _area_codes_named(resource, history) -> set[str]:
+    """The service areas the resource page names: its own and those in its editing history."""
+    codes = set(resource.service_area_codes or [])
+    for change in history:
+        for value in (change.changes or {}).get("service_area_codes") or []:
+            codes.update(value or [])
+    return codes
 
 
 def _change_value_labeller(domains: dict, areas: dict):

@@ -5,7 +5,7 @@ from datetime import date
 
 from flask import abort
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from ..core import clock
@@ -18,6 +18,8 @@ from .models import (
     AgreementStatus,
     InvitationStatus,
     Membership,
+    Region,
+    RegionLevel,
     Role,
     RoleChange,
     RoleChangeAction,
@@ -79,6 +81,13 @@ def membership_in(user, tenant_code: str) -> Membership | None:
         if membership.tenant.code == tenant_code:
             return membership
     return None
+
+
+def active_member_count() -> int:
+    """How many active members the active tenant has (counted, not loaded: the home page of a
+    tenant with thousands of members shows just the number)."""
+    return db.session.scalar(select(func.count(Membership.id)).where(
+        Membership.tenant_id == context.current_tenant_id(), Membership.active.is_(True))) or 0
 
 
 def members_of_active_tenant() -> list[Membership]:
@@ -387,3 +396,26 @@ def create_tenant(code, name, kind, region, parent) -> Tenant:
     db.session.add(tenant)
     db.session.flush()
     return tenant
+
+
+# -- regions (reference data) ---------------------------------------------------------------------
+
+def region_names(codes) -> dict[str, str]:
+    """{code: name} of just these regions: pages name the few regions they show instead of loading
+    all ~3,750 of the country."""
+    codes = {c for c in codes if c}
+    if not codes:
+        return {}
+    return dict(db.session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all())
+
+
+def regions_at(level: RegionLevel, parent_code: str | None = None) -> list[tuple[str, str]]:
+    """(code, name) of the regions of one level (of one parent), by code."""
+    statement = select(Region.code, Region.name).where(Region.level == level)
+    if parent_code is not None:
+        statement = statement.where(Region.parent_code == parent_code)
+    return [tuple(row) for row in db.session.execute(statement.order_by(Region.code))]
+
+
+def region(code: str | None) -> Region | None:
+    return db.session.get(Region, code) if code else None
