@@ -19,6 +19,7 @@ import platform
 import secrets
 import shlex
 import shutil
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -40,8 +41,6 @@ PAGES = ("home", "clients", "cases", "case", "referrals_inbox", "referrals_outbo
 LIST_PAGES = ("clients", "cases", "referrals_inbox", "referrals_outbox", "notifications", "feedback", "care_meetings")
 ROLES = {"app": "RLS on", "bypass": "RLS off"}
 CEILINGS = {"rows": "/rows", "orm-rows": "/orm-rows"}
-# scale-seed writes var/scale/<database>.json in the checkout that ran it.
-MANIFEST_ROOTS = (ROOT, Path("/work/main"), Path("/work/wt-seed"))
 DOCS = ROOT / "docs" / "performance.md"
 START, END = "<!-- bench:scale:start -->", "<!-- bench:scale:end -->"
 WARM_UP_SECONDS = 1
@@ -232,7 +231,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--pages", default=",".join(PAGES))
     parser.add_argument("--tenants", default=",".join(TENANTS))
     parser.add_argument("--manifest", action="append", default=[], help="a set's manifest (repeat per set); "
-                        "default var/scale/<database>.json here, in /work/main or /work/wt-seed")
+                        "default var/scale/<database>.json here or in another worktree")
     parser.add_argument("--pg", default="127.0.0.1:5432", help="PostgreSQL host:port")
     parser.add_argument("--app-role", default="hanaro_scale_app")
     parser.add_argument("--bypass-role", default="hanaro_scale_bypass")
@@ -256,10 +255,18 @@ def find_manifest(database: str, explicit: list[str]) -> Path:
     for path in map(Path, explicit):
         if json.loads(path.read_text(encoding="utf-8")).get("database") == database:
             return path
-    for root in MANIFEST_ROOTS:
+    for root in checkouts():
         if (path := root / "var" / "scale" / f"{database}.json").is_file():
             return path
     raise SystemExit(f"no manifest for {database}: run scripts/scale-seed, or pass --manifest PATH")
+
+
+def checkouts() -> list[Path]:
+    """This checkout, then every other worktree of the repository: scale-seed writes
+    var/scale/<database>.json in the checkout that ran it."""
+    listing = subprocess.run(["git", "worktree", "list", "--porcelain"], cwd=ROOT, capture_output=True, text=True)
+    others = [Path(line.removeprefix("worktree ")) for line in listing.stdout.splitlines() if line.startswith("worktree ")]
+    return [ROOT, *(path for path in others if path != ROOT)]
 
 
 class Run:
