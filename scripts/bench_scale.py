@@ -307,19 +307,22 @@ class Run:
         done: dict[tuple[str, str], Measurement] = {}  # the anonymous directory is one page for every tenant
         with serve("hanaro:create_app()", env):
             for tenant in self.args.tenants:
-                pages = manifest["tenants"][tenant]["pages"]
+                pages = manifest["tenants"].get(tenant, {}).get("pages", {})
                 for page in self.args.pages:
+                    label = f"{database:<18} {role:<6} {tenant:<8} {page:<17}"
                     if page not in pages:
-                        print(f"{database:<18} {role:<6} {tenant:<8} {page:<17} not in the manifest", flush=True)
+                        print(f"{label} not in the manifest", flush=True)
                         continue
-                    where = pages[page]
-                    email = "" if where.get("anonymous") else where["email"]
-                    if (where["path"], email) not in done:
-                        cookies = _warm(where["path"], email, logins)
-                        done[(where["path"], email)] = measure(where["path"], cookies, self.args.duration)
-                    self.results[(database, role, tenant, page)].append(done[(where["path"], email)])
-                    print(f"{database:<18} {role:<6} {tenant:<8} {page:<17} {done[(where['path'], email)].line()}",
-                          flush=True)
+                    result = self._measure_page(pages[page], logins, done)
+                    self.results[(database, role, tenant, page)].append(result)
+                    print(f"{label} {result.line()}", flush=True)
+
+    def _measure_page(self, where: dict, logins: Logins, done: dict[tuple[str, str], Measurement]) -> Measurement:
+        email = "" if where.get("anonymous") else where["email"]
+        if (where["path"], email) not in done:
+            cookies = _warm(where["path"], email, logins)
+            done[(where["path"], email)] = measure(where["path"], cookies, self.args.duration)
+        return done[(where["path"], email)]
 
     def measure_ceilings(self) -> None:
         env = app_env(CEILING_DATABASE_URL=self.url(self.args.sets[0], "app"))
