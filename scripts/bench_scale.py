@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -351,7 +351,7 @@ class Run:
                      f"round{'s' if args.rounds > 1 else ''} (medians), gunicorn 2 sync workers, "
                      f"RLS on = `{self.url(args.sets[0], 'app').split('//')[1].split('@')[0]}`, "
                      f"RLS off = `{self.url(args.sets[0], 'bypass').split('//')[1].split('@')[0]}`; "
-                     f"the run took {seconds / 60:.0f} min"),
+                     f"the run took {seconds / 60:.1f} min"),
             "command": shlex.join(["scripts/bench", "--scale", *args.argv]),
             "sets": {database: _describe_set(manifest) for database, manifest in self.manifests.items()},
             "ceiling_rows": self.ceiling_rows,
@@ -415,9 +415,21 @@ def main(argv: list[str]) -> int:
                      run.context(time.monotonic() - started))
     print("\n" + section)
     if args.docs:
-        docs = Path(args.docs)
-        docs.parent.mkdir(parents=True, exist_ok=True)
-        docs.write_text(replace_section(docs.read_text(encoding="utf-8") if docs.exists() else "", section),
-                        encoding="utf-8")
-        print(f"written to {docs}")
+        write_docs(Path(args.docs), section)
+    write_raw(run, ROOT / "var" / "scale" / "bench-results.json")
     return 0
+
+
+def write_docs(path: Path, section: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(replace_section(path.read_text(encoding="utf-8") if path.exists() else "", section), encoding="utf-8")
+    print(f"written to {path}")
+
+
+def write_raw(run: Run, path: Path) -> None:
+    """Every round's numbers, for whoever has to explain a verdict."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rounds = {"|".join(key): [asdict(m) for m in measurements] for key, measurements in run.results.items()}
+    ceilings = {name: [asdict(m) for m in measurements] for name, measurements in run.ceilings.items()}
+    path.write_text(json.dumps({"rounds": rounds, "ceilings": ceilings}, indent=1), encoding="utf-8")
+    print(f"every round's numbers: {path}")
