@@ -7,7 +7,7 @@ import subprocess
 import sys
 import tempfile
 
-from bench_load import CONCURRENCY, ROOT, Logins, app_env, load_client, measure, serve
+from bench_load import BENCH_DATA_KEY, CONCURRENCY, ROOT, Logins, app_env, load_client, measure, serve
 
 DURATION = float(os.environ.get("DURATION", "10"))
 
@@ -39,7 +39,7 @@ def demo() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         env = app_env(HANARO_DEMO="1", SECRET_KEY="bench-secret")
         env.setdefault("DATABASE_URL", f"sqlite:///{scratch}/bench.db")
-        env.setdefault("HANARO_DATA_KEY", "YmVuY2gtb25seS1kYXRhLWtleS0zMi1ieXRlcy1sb24=")
+        env.setdefault("HANARO_DATA_KEY", BENCH_DATA_KEY)
         prepare(env)
         with serve("hanaro:create_app()", {**env, "HANARO_SECURE_COOKIES": "0"}):
             print(f"database {env['DATABASE_URL'].split(':')[0]}, {CONCURRENCY} connections, {DURATION:.0f} s each, "

@@ -24,6 +24,7 @@ PORT = int(os.environ.get("BENCH_PORT", "5099"))
 BASE = f"http://127.0.0.1:{PORT}"
 CONCURRENCY = int(os.environ.get("CONCURRENCY", "8"))
 DEMO_PASSWORD = "hanaro-demo-2026"
+BENCH_DATA_KEY = "YmVuY2gtb25seS1kYXRhLWtleS0zMi1ieXRlcy1sb24="  # encrypts registration numbers in bench data only
 # A page slower than wrk's default 2 s timeout must count as slow, not vanish from the percentiles.
 WRK_TIMEOUT = "60s"
 

@@ -123,6 +123,14 @@ def test_rls_ratio_reports_the_worst_tenant_and_set_of_each_page():
     assert _verdict(checks, "RLS on", "home").met
 
 
+def test_rls_ratio_shows_a_page_that_failed_for_one_tenant_even_if_another_ratio_is_worse():
+    forbidden = M(rps=500, p50=1, p95=2, p99=3, statuses={403: 5000})
+    summary = {("s1m", "app", "median", "cases"): forbidden, ("s1m", "bypass", "median", "cases"): ok(rps=100),
+               ("s1m", "app", "largest", "cases"): ok(rps=96), ("s1m", "bypass", "largest", "cases"): ok(rps=100)}
+    verdict = _verdict(scale.verdicts(summary, {}, SETS), "RLS on", "cases")
+    assert verdict.where == "cases (median, s1m)" and not verdict.met and "403×5000" in verdict.shown
+
+
 def test_a_page_that_did_not_answer_2xx_never_meets_a_target_however_fast():
     redirected = M(rps=5000, p50=1, p95=2, p99=3, statuses={302: 50000})
     summary = {("s1m", "app", "largest", "cases"): redirected, ("s1m", "app", "median", "resource_search"): redirected}
