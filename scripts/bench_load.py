@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import requests
 
@@ -101,9 +102,15 @@ def median_of(rounds: list[Measurement]) -> Measurement:
 
 def measure(path: str, cookies: dict[str, str] | None = None, duration: float = 10.0,
             connections: int = CONCURRENCY) -> Measurement:
+    path = url_path(path)
     if shutil.which("wrk"):
         return _measure_wrk(path, cookies or {}, duration, connections)
     return _measure_threads(path, cookies or {}, duration, connections)
+
+
+def url_path(path: str) -> str:
+    """A path as it goes on the wire: a manifest may write `?q=돌봄`, wrk sends bytes as given."""
+    return quote(path, safe="/?&=%+:;,@!$'()*~-._")
 
 
 def _measure_wrk(path: str, cookies: dict[str, str], duration: float, connections: int) -> Measurement:

@@ -61,6 +61,11 @@ def test_a_clean_run_is_not_failed_and_timeouts_are():
                                    socket_errors=0, timeouts=0, statuses="")).failed
 
 
+def test_paths_go_on_the_wire_percent_encoded_once():
+    assert load.url_path("/resources/search?q=돌봄&age=70") == "/resources/search?q=%EB%8F%8C%EB%B4%84&age=70"
+    assert load.url_path("/directory?q=%EA%B9%80%EC%B9%98") == "/directory?q=%EA%B9%80%EC%B9%98"
+
+
 def test_output_without_the_scripts_line_is_an_error_not_zero():
     with pytest.raises(ValueError):
         load.parse_wrk("Requests/sec: 100.00\n")
