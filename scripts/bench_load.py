@@ -55,7 +55,7 @@ class Measurement:
         if self.errors:
             parts.append(f"errors×{self.errors}")
         if not self.statuses and not self.errors:
-            parts.append("no answers")
+            parts.append("no answer within the run")
         return " ".join(parts)
 
     def line(self) -> str:

@@ -105,7 +105,7 @@ def _largest_lists(summary, sets) -> list[Verdict]:
     for database in sets:
         for page in LIST_PAGES:
             if m := summary.get((database, "app", "largest", page)):
-                out.append(_check(target, f"{page}, {database}", f"{m.p95:.0f} ms", m.p95 <= LARGEST_LIST_P95_MS, m))
+                out.append(_check(target, f"{page}, {database}", _ms(m, m.p95), m.p95 <= LARGEST_LIST_P95_MS, m))
     return out
 
 
@@ -119,7 +119,7 @@ def _median_lists(summary, ceilings, sets) -> list[Verdict]:
         for page in LIST_PAGES:
             if m := summary.get((database, "app", "median", page)):
                 share = m.rps / ceiling.rps
-                out.append(_check(target, f"{page}, {database}", f"{share:.2f} ({m.rps:.0f} ÷ {ceiling.rps:.0f})",
+                out.append(_check(target, f"{page}, {database}", f"{share:.2f} ({_rate(m)} ÷ {_rate(ceiling)})",
                                   share >= MEDIAN_LIST_CEILING_SHARE, m, ceiling))
     return out
 
@@ -138,13 +138,13 @@ def _rls_cost(summary) -> list[Verdict]:
         key, on, off = min(pairs, key=lambda pair: (not (pair[1].failed or pair[2].failed), pair[1].rps / pair[2].rps))
         ratio = on.rps / off.rps
         out.append(_check(target, f"{page} ({key[2]}, {key[0]})",
-                          f"{ratio:.2f} ({on.rps:.0f} ÷ {off.rps:.0f})", ratio >= RLS_THROUGHPUT_RATIO, on, off))
+                          f"{ratio:.2f} ({_rate(on)} ÷ {_rate(off)})", ratio >= RLS_THROUGHPUT_RATIO, on, off))
     return out
 
 
 def _search(summary, sets) -> list[Verdict]:
     target = f"resource search p95 ≤ {SEARCH_P95_MS:.0f} ms"
-    return [_check(target, f"{tenant}, {database}", f"{m.p95:.0f} ms", m.p95 <= SEARCH_P95_MS, m)
+    return [_check(target, f"{tenant}, {database}", _ms(m, m.p95), m.p95 <= SEARCH_P95_MS, m)
             for database in sets for tenant in TENANTS
             if (m := summary.get((database, "app", tenant, "resource_search")))]
 
@@ -171,7 +171,7 @@ def report(summary: dict[Key, Measurement], ceilings: dict[str, Measurement], ch
               "| page | req/s | p50 | p95 | rows | not 2xx |", "| --- | ---: | ---: | ---: | ---: | --- |"]
     for name, m in ceilings.items():
         label = "50-row Jinja page with a layout" if name == "rows" else "the same with 50 ORM rows (`regions`)"
-        lines.append(f"| {label} | {m.rps:.0f} | {_ms(m.p50)} | {_ms(m.p95)} | {context['ceiling_rows'].get(name, '?')} "
+        lines.append(f"| {label} | {_rate(m)} | {_ms(m, m.p50)} | {_ms(m, m.p95)} | {context['ceiling_rows'].get(name, '?')} "
                      f"| {m.problems()} |")
     met = sum(check.met for check in checks)
     lines += ["", "### Targets", "", "| target | where | value | verdict |", "| --- | --- | --- | --- |"]
@@ -182,15 +182,24 @@ def report(summary: dict[Key, Measurement], ceilings: dict[str, Measurement], ch
 
 def _row(page: str, tenant: str, database: str, on: Measurement, off: Measurement | None) -> str:
     problems = "; ".join(filter(None, [on.problems(), off and off.problems() and f"RLS off: {off.problems()}"]))
-    if off is None:
-        return (f"| {page} | {tenant} | {database} | {on.rps:.1f} | {_ms(on.p50)} | {_ms(on.p95)} | {_ms(on.p99)} "
-                f"| | | | {problems} |")
-    ratio = f"{on.rps / off.rps:.2f}" if off.rps else "—"
-    return (f"| {page} | {tenant} | {database} | {on.rps:.1f} | {_ms(on.p50)} | {_ms(on.p95)} | {_ms(on.p99)} "
-            f"| {off.rps:.1f} | {_ms(off.p95)} | {ratio} | {problems} |")
+    ratio = f"{on.rps / off.rps:.2f}" if off and off.rps else ""
+    cells = [page, tenant, database, _rate(on), _ms(on, on.p50), _ms(on, on.p95), _ms(on, on.p99),
+             _rate(off), _ms(off, off and off.p95), ratio, problems]
+    return "| " + " | ".join(cells) + " |"
 
 
-def _ms(value: float) -> str:
+def _rate(m: Measurement | None) -> str:
+    if m is None:
+        return ""
+    return f"{m.rps:.0f}" if m.rps >= 100 else f"{m.rps:.1f}"
+
+
+def _ms(m: Measurement | None, value: float | None) -> str:
+    """'—' when nothing answered within the run: no latency is not a latency of 0."""
+    if m is None:
+        return ""
+    if not m.statuses:
+        return "—"
     return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
 
 
@@ -283,6 +292,7 @@ class Run:
         self.results: dict[Key, list[Measurement]] = defaultdict(list)
         self.ceilings: dict[str, list[Measurement]] = defaultdict(list)
         self.ceiling_rows: dict[str, str] = {}
+        self.load_before = os.getloadavg()[0]
 
     def url(self, database: str, role: str) -> str:
         name = self.manifests[database].get(f"{role}_role") or getattr(self.args, f"{role}_role")
@@ -344,20 +354,29 @@ class Run:
                     self.measure_set(database, role)
             self.measure_ceilings()
 
+    def role_name(self, role: str) -> str:
+        return self.url(self.args.sets[0], role).split("//", 1)[1].split("@", 1)[0]
+
     def context(self, seconds: float) -> dict:
         args = self.args
         return {
             "date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-            "machine": machine(self.url(args.sets[0], "app")),
+            "machine": f"{machine(self.url(args.sets[0], 'app'))}; {_load_note(self.load_before, os.getloadavg()[0])}",
             "load": (f"wrk, {CONCURRENCY} connections, {args.duration:g} s per page and round, {args.rounds} "
                      f"round{'s' if args.rounds > 1 else ''} (medians), gunicorn 2 sync workers, "
-                     f"RLS on = `{self.url(args.sets[0], 'app').split('//')[1].split('@')[0]}`, "
-                     f"RLS off = `{self.url(args.sets[0], 'bypass').split('//')[1].split('@')[0]}`; "
+                     f"RLS on = `{self.role_name('app')}`, RLS off = `{self.role_name('bypass')}`; "
                      f"the run took {seconds / 60:.1f} min"),
             "command": shlex.join(["scripts/bench", "--scale", *args.argv]),
             "sets": {database: _describe_set(manifest) for database, manifest in self.manifests.items()},
             "ceiling_rows": self.ceiling_rows,
         }
+
+
+def _load_note(before: float, after: float) -> str:
+    note = f"load average {before:.1f} before the run, {after:.1f} after"
+    if before > 1.0:  # a quiet 2-core machine sits well below 1 before the bench starts
+        note += " (**other work was running: these numbers are not Hanaro's alone**)"
+    return note
 
 
 def _warm(path: str, email: str, logins: Logins) -> dict[str, str]:

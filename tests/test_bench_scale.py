@@ -152,11 +152,21 @@ def test_report_has_the_table_the_ceilings_and_each_verdict():
     context = {"date": "2026-12-05", "machine": "2 cores", "load": "wrk", "command": "scripts/bench --scale",
                "sets": {"s10k": "cases 10,000", "s1m": "cases 1,000,000"}, "ceiling_rows": {"rows": "50", "orm-rows": "50"}}
     text = scale.report(summary, ceilings, checks, SETS, context)
-    assert "| cases | fixed | s10k | 80.0 | 45 ms | 90 ms | 135 ms | 100.0 | 50 ms | 0.80 |  |" in text
-    assert "| cases | fixed | s1m | 8.0 | 850 ms | 1.70 s | 2.55 s | | | |  |" in text
+    assert "| cases | fixed | s10k | 80.0 | 45 ms | 90 ms | 135 ms | 100 | 50 ms | 0.80 |  |" in text
+    assert "| cases | fixed | s1m | 8.0 | 850 ms | 1.70 s | 2.55 s |  |  |  |  |" in text
     assert "| 50-row Jinja page with a layout | 1000 |" in text
     assert "18.89× (90 → 1700 ms) | **NOT met** |" in text
     assert f"**0 of {len(checks)} met.**" in text
+
+
+def test_a_page_with_no_answer_in_the_run_shows_no_latency_rather_than_zero():
+    silent = M(rps=0.0, p50=0.0, p95=0.0, p99=0.0, statuses={})
+    summary = {("s1m", "app", "median", "resource_search"): silent}
+    context = {"date": "", "machine": "", "load": "", "command": "", "sets": {}, "ceiling_rows": {}}
+    checks = scale.verdicts(summary, {}, SETS)
+    assert "| resource_search | median | s1m | 0.0 | — | — | — |  |  |  | no answer within the run |" in \
+        scale.report(summary, {}, checks, SETS, context)
+    assert checks == [scale.Verdict("resource search p95 ≤ 100 ms", "median, s1m", "— (not 2xx: no answer within the run)", False)]
 
 
 def test_docs_section_replaced_between_the_markers_only():
