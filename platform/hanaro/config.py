@@ -85,12 +85,16 @@ DEFAULTS = {
     "TENANTS_DIR": str(REPO_ROOT / "tenants"),
     # Notification e-mail (hanaro.notifications.delivery): attempts before a delivery is "failed",
     # the first retry delay (doubled each time), how long a worker's claim on a delivery lasts,
-    # and how old undelivered work must be before the sweep re-enqueues it.
+    # and how old undelivered work must be before the sweep re-enqueues it. A delivery job plans
+    # and claims at most NOTIFY_BATCH_SIZE rows per transaction and hands what is left to a new job
+    # after NOTIFY_JOB_SECONDS (well inside its rq timeout; see notifications/delivery.py).
     "MAIL_TIMEOUT": 30,
     "MAIL_MAX_ATTEMPTS": 5,
     "MAIL_RETRY_BASE_SECONDS": 300,
     "MAIL_SEND_LEASE_SECONDS": 300,
     "NOTIFY_SWEEP_GRACE_SECONDS": 120,
+    "NOTIFY_BATCH_SIZE": 100,
+    "NOTIFY_JOB_SECONDS": 60,
     # The periodic scheduler (`flask scheduler`, hanaro.core.schedule): seconds between ticks.
     "SCHEDULER_TICK_SECONDS": 30,
 }
