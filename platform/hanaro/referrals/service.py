@@ -135,10 +135,12 @@ def send(referral: Referral, actor, confirm_duplicate: bool = False) -> None:
     now. Refused with the reason when no consent covers it."""
     states.check(referral.state, side_of(referral), "send")
     _check_values(referral)
+    case = None
     if referral.case_id:
         from ..cases import service as cases
 
-        _check_case_open(cases.case_by_id_or_404(referral.case_id))
+        case = cases.case_by_id_or_404(referral.case_id)
+        _check_case_open(case)
     if open_duplicates(referral) and not confirm_duplicate:
         raise DuplicateWarning(_l("이 대상자는 같은 서비스나 기관에 진행 중인 의뢰가 있습니다. 그래도 보내려면 확인란을 선택하세요."),
                                field="confirm_duplicate")
@@ -150,9 +152,12 @@ def send(referral: Referral, actor, confirm_duplicate: bool = False) -> None:
     if consent is None:
         raise RuleViolation(_l("대상자의 서비스의뢰 정보제공 동의에 %(tenant)s이(가) 포함되어 있지 않아 보낼 수 없습니다. "
                                "동의를 먼저 받아 등록하세요.", tenant=receiver.name), field="consent")
+    # Everything read first, then one UPDATE of the referral (a change made before a read would
+    # be flushed by that read's autoflush, and written again by the move).
+    snapshot = _snapshot(referral, client, consent, case)
     referral.consent_id = consent.id
     referral.consent_expires_on = consent.expires_on
-    referral.shared_client = _snapshot(referral, client, consent)
+    referral.shared_client = snapshot
     referral.sent_at = utcnow()
     _move(referral, "send", actor)
     notify(referral.receiver_tenant_id, kind="referral_received",
@@ -162,7 +167,7 @@ def send(referral: Referral, actor, confirm_duplicate: bool = False) -> None:
            link=_link(referral))
 
 
-def _snapshot(referral: Referral, client: Client, consent) -> dict:
+def _snapshot(referral: Referral, client: Client, consent, case) -> dict:
     """The minimum the sender chose to share, frozen: later edits to the client never reach the
     receiver. Health needs only under a consent that includes health."""
     fields = set(referral.shared_fields)
@@ -180,16 +185,15 @@ def _snapshot(referral: Referral, client: Client, consent) -> dict:
     if "dong" in fields and client.dong_code:
         region = db.session.get(Region, client.dong_code)
         data["dong"] = region.name if region else client.dong_code
-    if "needs" in fields and referral.case_id:
-        data["needs"] = _needs(referral, client, consent)
+    if "needs" in fields and case is not None:
+        data["needs"] = _needs(referral, client, consent, case)
     return data
 
 
-def _needs(referral: Referral, client: Client, consent) -> list[dict]:
+def _needs(referral: Referral, client: Client, consent, case) -> list[dict]:
     """The assessed needs the receiver may see, decided by the same rule as every case screen."""
     from ..cases import service as cases
 
-    case = cases.case_by_id_or_404(referral.case_id)
     assessment = cases.latest_assessment(case)
     if assessment is None:
         return []
