@@ -16,6 +16,8 @@ idempotent and the database-backed sweeps find what a dead worker left. Run more
 """
 from __future__ import annotations
 
+import gc
+
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
@@ -47,4 +49,9 @@ def worker_command(queues, burst, scheduler):
     if not url:
         raise click.ClickException("REDIS_URL is not set: without Redis, jobs run in-process")
     connection = redis.Redis.from_url(url)
-    make_worker(current_app._get_current_object(), queues, connection).work(burst=burst, with_scheduler=scheduler)
+    worker = make_worker(current_app._get_current_object(), queues, connection)
+    # What is loaded now lives as long as the worker: keep it out of every garbage collection
+    # (collections walking the app's objects cost a delivery batch a third of its time).
+    gc.collect()
+    gc.freeze()
+    worker.work(burst=burst, with_scheduler=scheduler)

@@ -49,7 +49,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, or_, select, update
 
 from ..accounts.models import User
 from ..core import jobs, mail
@@ -125,8 +125,9 @@ def _plan_batch(tenant_id: int, ids: list[int] | None, size: int) -> int:
             state=DeliveryState.SKIPPED if skip_reason else DeliveryState.PENDING, skip_reason=skip_reason,
             next_attempt_at=None if skip_reason else now, message_id=_message_id(notification, public_id),
         ))
-    for notification in notifications:
-        notification.email_planned_at = now
+    if notifications:
+        db.session.execute(update(Notification).where(Notification.id.in_([n.id for n in notifications]))
+                           .values(email_planned_at=now).execution_options(synchronize_session="fetch"))
     db.session.commit()
     return len(notifications)
 
@@ -144,7 +145,7 @@ def _recipients(tenant_id: int, notifications: list[Notification]) -> list[tuple
     wanted = _email_wanted({(user.id, n.kind) for n, users in chosen for user in users if user is not None})
     result = []
     for notification, users in chosen:
-        if not users:
+        if not users and notification.recipient_user_id is not None:
             result.append((notification, notification.recipient_user_id, "not_member"))
         for user in users:
             if not user.email:
@@ -247,7 +248,7 @@ def _claim(tenant_id: int, criteria: list, size: int) -> tuple[list[str], list[_
         return None
     notifications, users = _parts_of(tenant_id, rows)
     wanted = _email_wanted({(row.user_id, notifications[row.notification_id].kind) for row in rows})
-    settled, claims = [], []
+    settled, claims, texts = [], [], {}
     for row in rows:
         notification, user = notifications[row.notification_id], users[row.user_id]
         if row.attempts >= config["MAIL_MAX_ATTEMPTS"]:
@@ -259,11 +260,20 @@ def _claim(tenant_id: int, criteria: list, size: int) -> tuple[list[str], list[_
             row.state, row.skip_reason, row.next_attempt_at = DeliveryState.SKIPPED, "preference_off", None
             settled.append("skipped")
         else:
-            row.state, row.attempts = DeliveryState.SENDING, row.attempts + 1
-            row.next_attempt_at = now + timedelta(seconds=config["MAIL_SEND_LEASE_SECONDS"])
-            claims.append(_Claim(row.id, row.attempts, build_message(notification, user, row.message_id)))
+            claims.append(_Claim(row.id, row.attempts + 1, build_message(notification, user, row.message_id, texts)))
+    if claims:  # one statement for the batch; the rows are locked, so attempts + 1 is each claim's attempt
+        _update([c.delivery_id for c in claims], state=DeliveryState.SENDING,
+                attempts=NotificationDelivery.attempts + 1,
+                next_attempt_at=now + timedelta(seconds=config["MAIL_SEND_LEASE_SECONDS"]))
     db.session.commit()
     return settled, claims
+
+
+def _update(delivery_ids: list[int], *conditions, **values) -> list[int]:
+    """UPDATE the given deliveries (through the tenancy filter); returns the ids it changed."""
+    return list(db.session.scalars(
+        update(NotificationDelivery).where(NotificationDelivery.id.in_(delivery_ids), *conditions)
+        .values(**values).returning(NotificationDelivery.id).execution_options(synchronize_session="fetch")))
 
 
 def _parts_of(tenant_id: int, rows: list[NotificationDelivery]) -> tuple[dict[int, Notification], dict[int, User]]:
@@ -296,15 +306,20 @@ def _send(claims: list[_Claim]) -> dict[int, str | None]:
 
 
 def _record(tenant_id: int, claims: list[_Claim], results: dict[int, str | None]) -> list[str | None]:
-    """Record every claim of the batch in one transaction; a claim left unsent is released (due
-    again now, its attempt not counted)."""
+    """Record every claim of the batch in one transaction: the sent ones in one statement, the
+    rest row by row; a claim left unsent is released (due again now, its attempt not counted)."""
+    now = utcnow()
+    sent = [c.delivery_id for c in claims if c.delivery_id in results and results[c.delivery_id] is None]
+    recorded = _update(sent, NotificationDelivery.tenant_id == tenant_id,
+                       NotificationDelivery.state == DeliveryState.SENDING,
+                       state=DeliveryState.SENT, sent_at=now, next_attempt_at=None, last_error=None) if sent else []
+    outcomes = ["sent"] * len(recorded) + [None] * (len(sent) - len(recorded))
+    rest = [c for c in claims if c.delivery_id not in sent]
     rows = {row.id: row for row in db.session.scalars(
         select(NotificationDelivery).where(NotificationDelivery.tenant_id == tenant_id,
-                                           NotificationDelivery.id.in_([c.delivery_id for c in claims]))
-        .with_for_update())}
-    now = utcnow()
-    outcomes = []
-    for claim in claims:
+                                           NotificationDelivery.id.in_([c.delivery_id for c in rest]))
+        .with_for_update())} if rest else {}
+    for claim in rest:
         row = rows.get(claim.delivery_id)
         if row is None or row.state is not DeliveryState.SENDING:
             outcomes.append(None)
@@ -335,19 +350,32 @@ def _settle(delivery: NotificationDelivery, attempt: int, error: str | None, now
     return "retry"
 
 
-def build_message(notification: Notification, user: User, message_id: str):
-    """The e-mail: title and link only, in the recipient's language."""
+def build_message(notification: Notification, user: User, message_id: str, texts: dict | None = None):
+    """The e-mail: title and link only, in the recipient's language. ``texts``: a dict a batch
+    keeps, so a title many recipients get is rendered once per language."""
+    locale = user.locale or "ko"
+    key = (notification.title, notification.link, locale)
+    rendered = texts.get(key) if texts is not None else None
+    if rendered is None:
+        rendered = _render(notification, locale)
+        if texts is not None:
+            texts[key] = rendered
+    subject, text = rendered
+    return mail.make_message(user.email, subject, text, message_id)
+
+
+def _render(notification: Notification, locale: str) -> tuple[str, str]:
     config = current_app.config
     base = config["PUBLIC_BASE_URL"]
     link = notification.link if (notification.link or "").startswith("/") and not notification.link.startswith("//") \
         else "/notifications"
-    with force_locale(user.locale or "ko"):
+    with force_locale(locale):
         template = current_app.jinja_env.get_template("notifications/email.txt")
         text = template.render(title=notification.title, url=base + link, settings_url=base + "/notifications/settings")
         from flask_babel import gettext
 
         subject = gettext("[하나로] %(title)s", title=notification.title)
-    return mail.make_message(user.email, subject, text, message_id)
+    return subject, text
 
 
 # -- the sweep ----------------------------------------------------------------------------------------
