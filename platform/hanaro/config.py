@@ -58,6 +58,8 @@ def from_environment() -> dict:
         # The largest request body, refused (413) before it is parsed. The largest legitimate one
         # is a form with ten 5 MB files (referral attachments, corrective-action evidence).
         "MAX_CONTENT_LENGTH": int(os.environ.get("HANARO_MAX_REQUEST_MB", "60")) * 1024 * 1024,
+        # Rows a notification delivery job plans or claims per transaction (see DEFAULTS).
+        "NOTIFY_BATCH_SIZE": int(os.environ.get("HANARO_NOTIFY_BATCH_SIZE", "100")),
     }
 
 
@@ -93,7 +95,6 @@ DEFAULTS = {
     "MAIL_RETRY_BASE_SECONDS": 300,
     "MAIL_SEND_LEASE_SECONDS": 300,
     "NOTIFY_SWEEP_GRACE_SECONDS": 120,
-    "NOTIFY_BATCH_SIZE": 100,
     "NOTIFY_JOB_SECONDS": 60,
     # The periodic scheduler (`flask scheduler`, hanaro.core.schedule): seconds between ticks.
     "SCHEDULER_TICK_SECONDS": 30,
