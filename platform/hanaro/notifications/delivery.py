@@ -81,7 +81,14 @@ def deliver(notification_ids: list[int] | None = None) -> dict[str, int]:
     deadline = time.monotonic() + current_app.config["NOTIFY_JOB_SECONDS"]
     counts = dict.fromkeys(OUTCOMES, 0)
     ids = None if notification_ids is None else sorted(set(notification_ids))
-    if not (_plan_all(tenant_id, ids, counts, deadline) and _send_all(tenant_id, ids, counts, deadline)):
+    finished = _plan_all(tenant_id, ids, counts, deadline)
+    released = counts.pop("released", 0)
+    # Deliveries that an earlier job planned (or released) may be due; when this job planned every
+    # one of its notifications itself and settled every claim, none of theirs can be.
+    if finished and not (ids is not None and counts["planned"] == len(ids) and not released):
+        finished = _send_all(tenant_id, ids, counts, deadline)
+        counts.pop("released", None)
+    if not finished:
         log.info("delivery job for tenant %s ran out of time; the rest goes to a new job", tenant_id)
         jobs.enqueue(deliver, ids, tenant_id=tenant_id)
     return counts
@@ -91,26 +98,35 @@ def _batch_size() -> int:
     return current_app.config["NOTIFY_BATCH_SIZE"]
 
 
+def _count(counts: dict, outcomes: list[str | None]) -> None:
+    for outcome in outcomes:
+        counts[outcome or "released"] = counts.get(outcome or "released", 0) + 1
+
+
 # -- planning ---------------------------------------------------------------------------------------
 
 def _plan_all(tenant_id: int, ids: list[int] | None, counts: dict, deadline: float) -> bool:
-    """Plan batch after batch; False when the deadline came first."""
+    """Plan, and send what planning claimed, batch after batch; False when the deadline came first."""
     size = _batch_size()
     chunks = [None] if ids is None else [ids[i:i + size] for i in range(0, len(ids), size)]
     while chunks:
         if time.monotonic() > deadline:
             return False
-        planned = _plan_batch(tenant_id, chunks[0], size)
+        planned, claims = _plan_batch(tenant_id, chunks[0], size)
         counts["planned"] += planned
+        if claims:
+            _count(counts, _record(tenant_id, claims, _send(claims)))
         if chunks[0] is not None or planned < size:  # a chunk is done in one go; the backlog when short
             chunks.pop(0)
     return True
 
 
-def _plan_batch(tenant_id: int, ids: list[int] | None, size: int) -> int:
+def _plan_batch(tenant_id: int, ids: list[int] | None, size: int) -> tuple[int, list[_Claim]]:
     """Write the deliveries of up to ``size`` unplanned notifications (of ``ids``, or any) in one
-    transaction; returns how many this call planned. Rows another worker is planning right now
-    are skipped (it plans them), rows planned already are not selected."""
+    transaction, those to send already claimed (``sending``, attempt 1, under a lease: nobody else
+    sees them before the commit, so planning and claiming need not be two transactions). Returns
+    how many notifications this call planned, and the claims. Rows another worker is planning right
+    now are skipped (it plans them), rows planned already are not selected."""
     # The explicit tenant filter matters: a tenant also sees the notifications it sent elsewhere.
     query = select(Notification).where(Notification.tenant_id == tenant_id, Notification.email_planned_at.is_(None))
     if ids is not None:
@@ -118,23 +134,33 @@ def _plan_batch(tenant_id: int, ids: list[int] | None, size: int) -> int:
     notifications = db.session.scalars(
         query.order_by(Notification.id).limit(size).with_for_update(skip_locked=True)).all()
     now = utcnow()
-    for notification, user_id, skip_reason in _recipients(tenant_id, notifications):
+    lease = now + timedelta(seconds=current_app.config["MAIL_SEND_LEASE_SECONDS"])
+    to_send, texts = [], {}
+    for notification, user_id, user, skip_reason in _recipients(tenant_id, notifications):
         public_id = new_public_id()
-        db.session.add(NotificationDelivery(
+        row = NotificationDelivery(
             tenant_id=tenant_id, notification_id=notification.id, user_id=user_id, public_id=public_id,
-            state=DeliveryState.SKIPPED if skip_reason else DeliveryState.PENDING, skip_reason=skip_reason,
-            next_attempt_at=None if skip_reason else now, message_id=_message_id(notification, public_id),
-        ))
+            state=DeliveryState.SKIPPED if skip_reason else DeliveryState.SENDING, skip_reason=skip_reason,
+            attempts=0 if skip_reason else 1, next_attempt_at=None if skip_reason else lease,
+            message_id=_message_id(notification, public_id),
+        )
+        db.session.add(row)
+        if not skip_reason:
+            to_send.append((row, build_message(notification, user, row.message_id, texts)))
+    claims = []
     if notifications:
+        db.session.flush()
+        claims = [_Claim(row.id, 1, message) for row, message in to_send]
         db.session.execute(update(Notification).where(Notification.id.in_([n.id for n in notifications]))
                            .values(email_planned_at=now).execution_options(synchronize_session="fetch"))
     db.session.commit()
-    return len(notifications)
+    return len(notifications), claims
 
 
-def _recipients(tenant_id: int, notifications: list[Notification]) -> list[tuple[Notification, int, str | None]]:
-    """(notification, user id, skip reason or None) for everyone these notifications could e-mail:
-    the named user, or for a tenant-wide notice the active members holding the kind's roles
+def _recipients(tenant_id: int, notifications: list[Notification]) -> list[tuple[Notification, int, User | None,
+                                                                                    str | None]]:
+    """(notification, user id, user, skip reason or None) for everyone these notifications could
+    e-mail: the named user, or for a tenant-wide notice the active members holding the kind's roles
     (tenant administrators when nobody does). Members and preferences are read once per batch."""
     emailed = [n for n in notifications if n.kind in KINDS]
     if not emailed:
@@ -142,18 +168,18 @@ def _recipients(tenant_id: int, notifications: list[Notification]) -> list[tuple
     named = {n.recipient_user_id for n in emailed}
     members = _active_members(tenant_id, None if None in named else named)
     chosen = [(n, _chosen(n, members)) for n in emailed]
-    wanted = _email_wanted({(user.id, n.kind) for n, users in chosen for user in users if user is not None})
+    wanted = _email_wanted({(user.id, n.kind) for n, users in chosen for user in users})
     result = []
     for notification, users in chosen:
         if not users and notification.recipient_user_id is not None:
-            result.append((notification, notification.recipient_user_id, "not_member"))
+            result.append((notification, notification.recipient_user_id, None, "not_member"))
         for user in users:
             if not user.email:
-                result.append((notification, user.id, "no_email"))
+                result.append((notification, user.id, user, "no_email"))
             elif not wanted[(user.id, notification.kind)]:
-                result.append((notification, user.id, "preference_off"))
+                result.append((notification, user.id, user, "preference_off"))
             else:
-                result.append((notification, user.id, None))
+                result.append((notification, user.id, user, None))
     return result
 
 
@@ -203,11 +229,9 @@ def _send_all(tenant_id: int, ids: list[int] | None, counts: dict, deadline: flo
     criteria = [] if ids is None else [NotificationDelivery.notification_id.in_(ids)]
     while time.monotonic() <= deadline:
         outcomes = _send_batch(tenant_id, criteria)
-        if outcomes is None:
+        if outcomes is None or not any(outcomes):  # nothing due, or nothing settled: leave it to the sweep
             return True
-        for outcome in outcomes:
-            if outcome:
-                counts[outcome] += 1
+        _count(counts, outcomes)
     return False
 
 
