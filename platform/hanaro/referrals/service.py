@@ -191,16 +191,22 @@ def _snapshot(referral: Referral, client: Client, consent, case) -> dict:
 
 
 def _needs(referral: Referral, client: Client, consent, case) -> list[dict]:
-    """The assessed needs the receiver may see, decided by the same rule as every case screen."""
+    """The assessed needs the receiver may see, decided by the same rule as every case screen.
+    One query for the latest assessment's items (a send needs their levels, not the objects)."""
     from ..cases import service as cases
+    from ..cases.models import Assessment, AssessmentItem, NeedDomain
 
-    assessment = cases.latest_assessment(case)
-    if assessment is None:
+    latest = (select(Assessment.id).where(Assessment.case_id == case.id)
+              .order_by(Assessment.version.desc()).limit(1).scalar_subquery())
+    items = db.session.execute(
+        select(AssessmentItem.domain_code, NeedDomain.name, AssessmentItem.level)
+        .join(NeedDomain, NeedDomain.code == AssessmentItem.domain_code)
+        .where(AssessmentItem.assessment_id == latest).order_by(AssessmentItem.id)).all()
+    if not items:
         return []
     visible = cases.visible_need_domains(client, case, viewer_tenant_id=referral.receiver_tenant_id,
                                          shared_under=consent)
-    return [{"domain": item.domain.name, "level": item.level} for item in assessment.items
-            if item.level > 0 and item.domain_code in visible]
+    return [{"domain": name, "level": level} for code, name, level in items if level > 0 and code in visible]
 
 
 def shared_client(referral: Referral) -> dict | None:
