@@ -2,11 +2,15 @@
 migration (or a migration edited by hand into something else) fails here, on the CI database."""
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
 from hanaro.core.db import db
+
+from .conftest import BACKEND
 
 # PostgreSQL-only objects written as SQL in a migration, which the models cannot express.
 MIGRATION_ONLY_INDEXES = {"ix_resources_search_terms"}  # bigram GIN expression index (0003)
@@ -28,3 +32,37 @@ def _schema_differences(app) -> list:
 
 def test_models_and_migrations_describe_the_same_schema(app):
     assert _schema_differences(app) == []
+
+
+@pytest.mark.committed
+@pytest.mark.skipif(BACKEND != "postgresql", reason="PostgreSQL only: the index is built CONCURRENTLY there")
+def test_0020_indexes_assessment_items_by_assessment_and_goes_back_down(app):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect
+
+    def indexed_columns() -> list[list[str]]:
+        engine = create_engine(app.config["MIGRATION_DATABASE_URL"])
+        try:
+            return [index["column_names"] for index in inspect(engine).get_indexes("assessment_items")]
+        finally:
+            engine.dispose()
+
+    directory = app.config["MIGRATIONS_DIR"]
+    assert ["assessment_id"] in indexed_columns()
+    with app.app_context():
+        before = ScriptDirectory.from_config(_alembic_config(directory)).get_revision("0020").down_revision
+        try:
+            downgrade(directory=directory, revision=before)
+            assert ["assessment_id"] not in indexed_columns()
+        finally:
+            upgrade(directory=directory)
+    assert ["assessment_id"] in indexed_columns()
+    assert _schema_differences(app) == []
+
+
+def _alembic_config(directory: str):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", directory)
+    return config

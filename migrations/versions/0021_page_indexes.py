@@ -6,7 +6,7 @@ beside a list read capped ranges of the same indexes (core.paging.capped_count).
 count gets a small partial index of unread notifications.
 
 Revision ID: 0021
-Revises: 0018 (re-chained after 0019/0020 at merge)
+Revises: 0020
 Create Date: 2026-12-05 06:00:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision = '0021'
-down_revision = '0018'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 

@@ -58,6 +58,8 @@ def from_environment() -> dict:
         # The largest request body, refused (413) before it is parsed. The largest legitimate one
         # is a form with ten 5 MB files (referral attachments, corrective-action evidence).
         "MAX_CONTENT_LENGTH": int(os.environ.get("HANARO_MAX_REQUEST_MB", "60")) * 1024 * 1024,
+        # Rows a notification delivery job plans or claims per transaction (see DEFAULTS).
+        "NOTIFY_BATCH_SIZE": int(os.environ.get("HANARO_NOTIFY_BATCH_SIZE", "100")),
     }
 
 
@@ -85,12 +87,15 @@ DEFAULTS = {
     "TENANTS_DIR": str(REPO_ROOT / "tenants"),
     # Notification e-mail (hanaro.notifications.delivery): attempts before a delivery is "failed",
     # the first retry delay (doubled each time), how long a worker's claim on a delivery lasts,
-    # and how old undelivered work must be before the sweep re-enqueues it.
+    # and how old undelivered work must be before the sweep re-enqueues it. A delivery job plans
+    # and claims at most NOTIFY_BATCH_SIZE rows per transaction and hands what is left to a new job
+    # after NOTIFY_JOB_SECONDS (well inside its rq timeout; see notifications/delivery.py).
     "MAIL_TIMEOUT": 30,
     "MAIL_MAX_ATTEMPTS": 5,
     "MAIL_RETRY_BASE_SECONDS": 300,
     "MAIL_SEND_LEASE_SECONDS": 300,
     "NOTIFY_SWEEP_GRACE_SECONDS": 120,
+    "NOTIFY_JOB_SECONDS": 60,
     # The periodic scheduler (`flask scheduler`, hanaro.core.schedule): seconds between ticks.
     "SCHEDULER_TICK_SECONDS": 30,
 }

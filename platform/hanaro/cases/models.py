@@ -205,7 +205,9 @@ class AssessmentItem(TenantOwned, IdMixin, db.Model):
     __visibility__ = replace(TEAM_RECORD, participant_columns=("level", "notes"))
     __table_args__ = (UniqueConstraint("tenant_id", "assessment_id", "domain_code"),)
 
-    assessment_id: Mapped[int] = mapped_column(BigId, ForeignKey("assessments.id"))
+    # Indexed on its own: loading an assessment's items filters by assessment_id alone (the unique
+    # key leads with tenant_id, which the visibility OR keeps the planner from using).
+    assessment_id: Mapped[int] = mapped_column(BigId, ForeignKey("assessments.id"), index=True)
     case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"), index=True)
     domain_code: Mapped[str] = mapped_column(ForeignKey("need_domains.code"))
     level: Mapped[int] = mapped_column(Integer)  # 0 none … 4 crisis

@@ -13,6 +13,12 @@ Two ways to start one:
   swallowed (the request that committed still succeeds; a periodic sweep must find the work from
   the database later). In-process, the job runs at a safe point after the commit: when the request
   ends (:func:`install` registers that), or right after the job whose commit scheduled it.
+* :func:`after_commit_each` — the same for a job taking a list of items: the items one transaction
+  schedules for the same function and tenant become one job per ``size`` items, never a job each
+  (a transaction that posts 10 000 notifications enqueues a hundred jobs, not 10 000).
+
+:func:`job` gives a job function its rq timeout and retries (rq retries nothing unless asked; an
+interval needs the worker's scheduler, which ``flask worker`` runs).
 """
 from __future__ import annotations
 
@@ -30,6 +36,41 @@ log = logging.getLogger(__name__)
 
 _PENDING = "hanaro_after_commit"  # session.info key: jobs waiting for the commit
 _DEFERRED = "hanaro_deferred_jobs"  # g key: in-process jobs waiting for a safe point
+_OPTIONS = "__hanaro_job__"  # function attribute set by @job
+
+
+class _Pending(list):
+    """Jobs waiting for the commit, as (path, tenant id, user id, args, kwargs). ``groups`` holds
+    the item list of the grouped job (:func:`after_commit_each`) still taking items, per function
+    and tenant; it lives and goes with the list, so dropping the list drops the groups too."""
+
+    def __init__(self):
+        super().__init__()
+        self.groups: dict[tuple, list] = {}
+
+
+def job(timeout: int | None = None, retry: tuple[int, ...] | None = None):
+    """Options of a job function on the rq queue: ``timeout`` in seconds (rq's own default is 180),
+    ``retry``: the waits in seconds before each retry of a failed run (``(10, 60)``: two retries)."""
+
+    def mark(function):
+        setattr(function, _OPTIONS, {"timeout": timeout, "retry": retry})
+        return function
+
+    return mark
+
+
+def _rq_options(path: str) -> dict:
+    options = getattr(_resolve(path), _OPTIONS, {})
+    found = {}
+    if options.get("timeout"):
+        found["job_timeout"] = options["timeout"]
+    if options.get("retry"):
+        from rq import Retry
+
+        waits = list(options["retry"])
+        found["retry"] = Retry(max=len(waits), interval=waits)
+    return found
 
 
 def _resolve(path: str):
@@ -76,13 +117,32 @@ def enqueue(function, *args, tenant_id: int | None, user_id: int | None = None, 
     path = _path(function)
     if in_process():
         return run_job(path, tenant_id, user_id, args, kwargs)
-    return queue().enqueue(run_job, path, tenant_id, user_id, args, kwargs)
+    return _push(path, tenant_id, user_id, args, kwargs)
+
+
+def _push(path, tenant_id, user_id, args, kwargs):
+    return queue().enqueue(run_job, path, tenant_id, user_id, args, kwargs, **_rq_options(path))
 
 
 def after_commit(function, *args, tenant_id: int | None, user_id: int | None = None, **kwargs) -> None:
     """Enqueue ``function`` as :func:`enqueue` would, once the current transaction of
     ``db.session`` commits (see the module docstring for what happens when Redis is down)."""
-    db.session.info.setdefault(_PENDING, []).append((_path(function), tenant_id, user_id, args, kwargs))
+    _pending().append((_path(function), tenant_id, user_id, args, kwargs))
+
+
+def after_commit_each(function, item, *, tenant_id: int | None, user_id: int | None = None, size: int = 100) -> None:
+    """Schedule ``function([item, ...])`` as :func:`after_commit` would, grouped: the items this
+    transaction schedules for the same function, tenant and user share one job, up to ``size``."""
+    pending, key = _pending(), (_path(function), tenant_id, user_id)
+    items = pending.groups.get(key)
+    if items is None or len(items) >= size:
+        items = pending.groups[key] = []
+        pending.append((key[0], tenant_id, user_id, (items,), {}))
+    items.append(item)
+
+
+def _pending() -> _Pending:
+    return db.session.info.setdefault(_PENDING, _Pending())
 
 
 @event.listens_for(Session, "after_commit")
@@ -95,7 +155,7 @@ def _enqueue_committed(session):
         return
     for path, tenant_id, user_id, args, kwargs in pending:
         try:
-            queue().enqueue(run_job, path, tenant_id, user_id, args, kwargs)
+            _push(path, tenant_id, user_id, args, kwargs)
         except Exception:  # noqa: BLE001 - Redis down must not fail the committed work
             log.warning("could not enqueue %s for tenant %s after commit; the sweep will retry",
                         path, tenant_id, exc_info=True)

@@ -2,6 +2,7 @@
 carry personal data (they are e-mailed); see ``delivery`` for the e-mail outbox."""
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import select, union_all
 from sqlalchemy.exc import IntegrityError
 
@@ -44,7 +45,8 @@ def notify(tenant_id: int, kind: str, title: str, body: str | None = None, link:
                 db.session.add(notification)
         except IntegrityError:
             return None
-    jobs.after_commit(delivery.deliver, [notification.id], tenant_id=tenant_id)
+    jobs.after_commit_each(delivery.deliver, notification.id, tenant_id=tenant_id,
+                           size=current_app.config["NOTIFY_BATCH_SIZE"])
     return notification
 
 

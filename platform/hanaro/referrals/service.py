@@ -137,10 +137,12 @@ def send(referral: Referral, actor, confirm_duplicate: bool = False) -> None:
     now. Refused with the reason when no consent covers it."""
     states.check(referral.state, side_of(referral), "send")
     _check_values(referral)
+    case = None
     if referral.case_id:
         from ..cases import service as cases
 
-        _check_case_open(cases.case_by_id_or_404(referral.case_id))
+        case = cases.case_by_id_or_404(referral.case_id)
+        _check_case_open(case)
     if open_duplicates(referral) and not confirm_duplicate:
         raise DuplicateWarning(_l("이 대상자는 같은 서비스나 기관에 진행 중인 의뢰가 있습니다. 그래도 보내려면 확인란을 선택하세요."),
                                field="confirm_duplicate")
@@ -152,9 +154,12 @@ def send(referral: Referral, actor, confirm_duplicate: bool = False) -> None:
     if consent is None:
         raise RuleViolation(_l("대상자의 서비스의뢰 정보제공 동의에 %(tenant)s이(가) 포함되어 있지 않아 보낼 수 없습니다. "
                                "동의를 먼저 받아 등록하세요.", tenant=receiver.name), field="consent")
+    # Everything read first, then one UPDATE of the referral (a change made before a read would
+    # be flushed by that read's autoflush, and written again by the move).
+    snapshot = _snapshot(referral, client, consent, case)
     referral.consent_id = consent.id
     referral.consent_expires_on = consent.expires_on
-    referral.shared_client = _snapshot(referral, client, consent)
+    referral.shared_client = snapshot
     referral.sent_at = utcnow()
     _move(referral, "send", actor)
     notify(referral.receiver_tenant_id, kind="referral_received",
@@ -164,7 +169,7 @@ def send(referral: Referral, actor, confirm_duplicate: bool = False) -> None:
            link=_link(referral))
 
 
-def _snapshot(referral: Referral, client: Client, consent) -> dict:
+def _snapshot(referral: Referral, client: Client, consent, case) -> dict:
     """The minimum the sender chose to share, frozen: later edits to the client never reach the
     receiver. Health needs only under a consent that includes health."""
     fields = set(referral.shared_fields)
@@ -182,23 +187,28 @@ def _snapshot(referral: Referral, client: Client, consent) -> dict:
     if "dong" in fields and client.dong_code:
         region = db.session.get(Region, client.dong_code)
         data["dong"] = region.name if region else client.dong_code
-    if "needs" in fields and referral.case_id:
-        data["needs"] = _needs(referral, client, consent)
+    if "needs" in fields and case is not None:
+        data["needs"] = _needs(referral, client, consent, case)
     return data
 
 
-def _needs(referral: Referral, client: Client, consent) -> list[dict]:
-    """The assessed needs the receiver may see, decided by the same rule as every case screen."""
+def _needs(referral: Referral, client: Client, consent, case) -> list[dict]:
+    """The assessed needs the receiver may see, decided by the same rule as every case screen.
+    One query for the latest assessment's items (a send needs their levels, not the objects)."""
     from ..cases import service as cases
+    from ..cases.models import Assessment, AssessmentItem, NeedDomain
 
-    case = cases.case_by_id_or_404(referral.case_id)
-    assessment = cases.latest_assessment(case)
-    if assessment is None:
+    latest = (select(Assessment.id).where(Assessment.case_id == case.id)
+              .order_by(Assessment.version.desc()).limit(1).scalar_subquery())
+    items = db.session.execute(
+        select(AssessmentItem.domain_code, NeedDomain.name, AssessmentItem.level)
+        .join(NeedDomain, NeedDomain.code == AssessmentItem.domain_code)
+        .where(AssessmentItem.assessment_id == latest).order_by(AssessmentItem.id)).all()
+    if not items:
         return []
     visible = cases.visible_need_domains(client, case, viewer_tenant_id=referral.receiver_tenant_id,
                                          shared_under=consent)
-    return [{"domain": item.domain.name, "level": item.level} for item in assessment.items
-            if item.level > 0 and item.domain_code in visible]
+    return [{"domain": name, "level": level} for code, name, level in items if level > 0 and code in visible]
 
 
 def shared_client(referral: Referral) -> dict | None:
