@@ -89,7 +89,9 @@ def unread_count(user_id: int) -> Count:
                                            Notification.read_at.is_(None))
     to_everyone = unread.where(Notification.recipient_user_id.is_(None)).limit(UNREAD_CAP + 1)
     to_me = unread.where(Notification.recipient_user_id == user_id).limit(UNREAD_CAP + 1)
-    return capped_count(union_all(to_everyone, to_me), UNREAD_CAP)
+    # Each limited part read from its own subquery: SQLite refuses a LIMIT inside a compound select.
+    parts = [select(part.c.id) for part in (to_everyone.subquery(), to_me.subquery())]
+    return capped_count(union_all(*parts), UNREAD_CAP)
 
 
 def mark_all_read(user_id: int) -> None:
