@@ -305,19 +305,10 @@ def _tenant_id() -> int:
     return context.current_tenant_id()
 
 
-def _accepted_member_of_case(tenant_id, worker_id=None):
-    """Cases on whose team ``tenant_id`` is an accepted member (with ``worker_id`` as its worker, if
-    given): their ids first, from the member's index, so "owned OR shared" reads only those rows."""
-    ids = select(CaseMember.case_id).where(CaseMember.member_tenant_id == tenant_id,
-                                           CaseMember.status == MemberStatus.ACCEPTED)
-    if worker_id is not None:
-        ids = ids.where(CaseMember.worker_user_id == worker_id)
-    return InArray(Case.id, ids)
-
-
 def shared_or_owned(tenant_id):
-    """The cases ``tenant_id`` leads or works on as an accepted team member."""
-    return or_(Case.tenant_id == tenant_id, _accepted_member_of_case(tenant_id))
+    """The cases ``tenant_id`` leads or works on as an accepted team member: the shared ids first,
+    from the members' index, so "owned OR shared" reads only those rows."""
+    return or_(Case.tenant_id == tenant_id, InArray(Case.id, _cases_shared_with(tenant_id)))
 
 
 def _case_query():
