@@ -15,10 +15,12 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-# Read once per statement thanks to the sub-select (an initplan), so indexes on the policy
-# columns stay usable.
-RLS_TENANT = "(select nullif(current_setting('hanaro.tenant_id', true), '')::bigint)"
-RLS_USER = "(select nullif(current_setting('hanaro.user_id', true), '')::bigint)"
+# Written inline, not as a sub-select: current_setting() is stable, so PostgreSQL evaluates it
+# once as an index condition and, unlike an initplan's parameter, can estimate the rows it selects
+# and push it into the sub-plans of nested policies. As ``(select …)`` the largest tenant's
+# referral inbox read 26 084 buffers at 1 M referrals; inline, 358 (migration 0022).
+RLS_TENANT = "nullif(current_setting('hanaro.tenant_id', true), '')::bigint"
+RLS_USER = "nullif(current_setting('hanaro.user_id', true), '')::bigint"
 
 
 class InArray(ColumnElement):
