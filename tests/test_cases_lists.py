@@ -95,6 +95,30 @@ def test_filters_by_type_status_risk_worker_and_dong(make, world):
     assert f'<option value="{region.code}">한림읍</option>' in page
 
 
+def _dong_options(page: str) -> list[str]:
+    select_html = page.split('name="dong"', 1)[1].split("</select>", 1)[0]
+    return re.findall(r'<option value="[^"]+"[^>]*>([^<]+)</option>', select_html)
+
+
+def test_the_dong_filter_offers_each_dong_of_our_own_and_shared_cases_once(make, world):
+    ours, second, shared = make.region(name="가동"), make.region(name="나동"), make.region(name="다동")
+    theirs, unused = make.region(name="라동"), make.region(name="마동")
+    for name, dong in (("우리하나", ours), ("우리둘", ours), ("우리셋", second)):
+        make.case(make.client(world.lead, name=name, dong_code=dong.code), world.lead_worker, dong_code=dong.code)
+    together = make.client(world.lead, name="함께", dong_code=shared.code)
+    make.consent(together, scope="case_team")
+    with_partner = make.case(together, world.lead_worker, dong_code=shared.code)
+    make.case_member(with_partner, world.partner, world.lead_worker, accept_as=world.partner_worker)
+    make.case(make.client(world.outsider, name="남의", dong_code=theirs.code), world.outsider_worker,
+              dong_code=theirs.code)
+
+    assert _dong_options(text(world.signed_in(world.lead_worker).get("/cases"))) == ["가동", "나동", "다동"]
+    # The partner has no cases of its own: only the dong of the case shared with it.
+    assert _dong_options(text(world.signed_in(world.partner_worker).get("/cases"))) == ["다동"]
+    assert _dong_options(text(world.signed_in(world.outsider_worker).get("/cases"))) == ["라동"]
+    assert unused.name not in text(world.signed_in(world.lead_worker).get("/cases"))
+
+
 def test_the_filter_form_updates_the_list_in_place(world):
     lead = world.signed_in(world.lead_worker)
     response = lead.post("/cases", data={"scope": "tenant", "risk": "medium"},
