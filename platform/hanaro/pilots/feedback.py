@@ -640,7 +640,9 @@ def _column_items(statement, ranges: dict) -> list[Feedback]:
     parts = [statement.with_only_columns(Feedback.id).where(Feedback.status == status).order_by(*NEWEST_FIRST)
              .limit(size + 1).offset(offset).subquery() for status, (offset, size) in ranges.items()]
     # Each limited part read from its own subquery: SQLite refuses a LIMIT inside a compound select.
-    ids = union_all(*[select(part.c[0]) for part in parts]).subquery()
+    # Materialised: read once, whatever order the planner joins in (misled by the tenancy filters'
+    # estimates, it rescanned the ranges once per row of the workspace's feedback).
+    ids = union_all(*[select(part.c[0]) for part in parts]).cte("board_ids").prefix_with("MATERIALIZED")
     return list(db.session.scalars(
         select(Feedback).join(ids, ids.c[0] == Feedback.id).order_by(*NEWEST_FIRST)
         .options(selectinload(Feedback.tenant), selectinload(Feedback.assignee))))
