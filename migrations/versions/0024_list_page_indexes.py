@@ -4,7 +4,9 @@ The inbox of notifications is two ranges of one index (notices to the whole tena
 user), each ordered newest first, so a page of 50 no longer walks the notices of all the tenant's
 other users. A referral's page finds the referral re-sent in its place without reading the
 tenant's whole box. The feedback board reads each column's first cards (a range per status, newest
-first) instead of a workspace's whole board.
+first) instead of a workspace's whole board. The oversight lists, filtered by their read policy
+alone, can combine its three arms (own, the province's, disclosed to the facility) from indexes
+instead of reading every tenant's inspections and corrective actions.
 
 Revision ID: 0024
 Revises: 0022
@@ -33,6 +35,8 @@ NEW = [
      {"postgresql_where": text("rerouted_from_id IS NOT NULL"), "sqlite_where": text("rerouted_from_id IS NOT NULL")}),
     ("ix_pilot_feedback_workspace_status_created", "pilot_feedback", ["workspace_id", "status", "created_at", "id"],
      {"postgresql_include": ["coordinator_tenant_id", "tenant_id"]}),
+    ("ix_oversight_inspections_facility_id", "oversight_inspections", ["facility_id"], {}),
+    ("ix_oversight_corrective_actions_facility_id", "oversight_corrective_actions", ["facility_id"], {}),
 ]
 # Indexes a NEW one makes redundant (its leading columns): dropped by upgrade, restored by downgrade.
 REPLACED = [
