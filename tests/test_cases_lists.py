@@ -156,6 +156,39 @@ def test_keyset_pagination_walks_every_case_once_newest_first(make, world, monke
         assert rows(text(lead.get(f"/cases?scope=tenant&after={cursor}"))) == rows(first)
 
 
+def test_my_cases_merge_those_i_lead_and_those_i_work_on_page_by_page(make, world, monkeypatch):
+    from hanaro.cases import service
+
+    start = date(2026, 1, 1)
+
+    def opened(day, client, worker):
+        monkeypatch.setattr(clock, "today", lambda: start + timedelta(days=day))
+        return make.case(client, worker, received_on=start)
+
+    for day in (1, 3, 5):  # led by the partner's worker
+        opened(day, make.client(world.partner, name=f"내가맡은{day}"), world.partner_worker)
+    for day in (2, 4):  # the lead tenant's cases the partner's worker works on
+        person = make.client(world.lead, name=f"함께하는{day}")
+        make.consent(person, scope="case_team")
+        make.case_member(opened(day, person, world.lead_worker), world.partner, world.lead_worker,
+                         accept_as=world.partner_worker)
+    colleague = make.member(world.partner, roles=["case_manager"], name="동료")
+    opened(6, make.client(world.partner, name="동료사례"), colleague)
+    monkeypatch.undo()
+    monkeypatch.setattr(service, "PAGE_SIZE", 2)
+    partner = world.signed_in(world.partner_worker)
+    seen, cursor = [], ""
+    for _page in range(4):
+        page = text(partner.get(f"/cases?after={cursor}"))
+        seen.append(rows(page))
+        found = re.search(r'name="after" value="([^"]+)"', page)
+        if not found:
+            break
+        cursor = found.group(1)
+    assert seen == [["내가맡은5", "함께하는4"], ["내가맡은3", "함께하는2"], ["내가맡은1"]]
+    assert "사례 5건" in text(partner.get("/cases"))
+
+
 # -- search ---------------------------------------------------------------------------------------------------
 
 def test_search_by_name_or_masked_number_only_over_visible_cases(make, world):
