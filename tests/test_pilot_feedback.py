@@ -340,7 +340,8 @@ def test_the_board_is_for_the_coordinating_tenants_coordinators_only(w):
     board = w.browser(w.coordinator).get("/feedback/board")
     assert board.status_code == 200 and "보드에 나올 의견" in _text(board)
     for user in (w.planner, w.province_viewer, w.worker):
-        for path in ("/feedback/board", "/feedback/export.csv", "/feedback/export.xlsx"):
+        for path in ("/feedback/board", "/feedback/board/cards?more=received&offset=30", "/feedback/export.csv",
+                     "/feedback/export.xlsx"):
             assert w.browser(user).get(path).status_code == 403, (user.display_name, path)
         assert w.browser(user).post("/feedback/bulk", data={"status": "planned"}).status_code == 403
 
