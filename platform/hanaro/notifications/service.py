@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import and_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from ..core import jobs
 from ..core.db import db, utcnow
@@ -78,11 +79,11 @@ def inbox_page(user_id: int, wanted: Paging) -> Page:
     notices of every other user of the tenant as well."""
     newest_first = (Notification.created_at.desc(), Notification.id.desc())
     enough = wanted.page * wanted.per_page + 1
-    tops = union_all(*[select(part.c.id, part.c.created_at) for part in (
-        select(Notification.id, Notification.created_at).where(criterion).order_by(*newest_first)
-        .limit(enough).subquery() for criterion in _inbox_ranges(user_id))]).subquery()
-    statement = (select(Notification).join(tops, tops.c.id == Notification.id)
-                 .order_by(tops.c.created_at.desc(), tops.c.id.desc()))
+    tops = union_all(*[select(part) for part in (
+        select(Notification).where(criterion).order_by(*newest_first).limit(enough).subquery()
+        for criterion in _inbox_ranges(user_id))]).subquery()
+    merged = aliased(Notification, tops)
+    statement = select(merged).order_by(merged.created_at.desc(), merged.id.desc())
     counted = [select(Notification.id).where(criterion).limit(paging.COUNT_CAP + 1).subquery()
                for criterion in _inbox_ranges(user_id)]
     return fetch_page(statement, wanted, union_all(*[select(part.c.id) for part in counted]))
