@@ -95,6 +95,30 @@ def test_filters_by_type_status_risk_worker_and_dong(make, world):
     assert f'<option value="{region.code}">한림읍</option>' in page
 
 
+def _dong_options(page: str) -> list[str]:
+    select_html = page.split('name="dong"', 1)[1].split("</select>", 1)[0]
+    return re.findall(r'<option value="[^"]+"[^>]*>([^<]+)</option>', select_html)
+
+
+def test_the_dong_filter_offers_each_dong_of_our_own_and_shared_cases_once(make, world):
+    ours, second, shared = make.region(name="가동"), make.region(name="나동"), make.region(name="다동")
+    theirs, unused = make.region(name="라동"), make.region(name="마동")
+    for name, dong in (("우리하나", ours), ("우리둘", ours), ("우리셋", second)):
+        make.case(make.client(world.lead, name=name, dong_code=dong.code), world.lead_worker, dong_code=dong.code)
+    together = make.client(world.lead, name="함께", dong_code=shared.code)
+    make.consent(together, scope="case_team")
+    with_partner = make.case(together, world.lead_worker, dong_code=shared.code)
+    make.case_member(with_partner, world.partner, world.lead_worker, accept_as=world.partner_worker)
+    make.case(make.client(world.outsider, name="남의", dong_code=theirs.code), world.outsider_worker,
+              dong_code=theirs.code)
+
+    assert _dong_options(text(world.signed_in(world.lead_worker).get("/cases"))) == ["가동", "나동", "다동"]
+    # The partner has no cases of its own: only the dong of the case shared with it.
+    assert _dong_options(text(world.signed_in(world.partner_worker).get("/cases"))) == ["다동"]
+    assert _dong_options(text(world.signed_in(world.outsider_worker).get("/cases"))) == ["라동"]
+    assert unused.name not in text(world.signed_in(world.lead_worker).get("/cases"))
+
+
 def test_the_filter_form_updates_the_list_in_place(world):
     lead = world.signed_in(world.lead_worker)
     response = lead.post("/cases", data={"scope": "tenant", "risk": "medium"},
@@ -130,6 +154,39 @@ def test_keyset_pagination_walks_every_case_once_newest_first(make, world, monke
     outsider_case = make.case(make.client(world.outsider), world.outsider_worker)
     for cursor in ("forged", outsider_case.public_id):
         assert rows(text(lead.get(f"/cases?scope=tenant&after={cursor}"))) == rows(first)
+
+
+def test_my_cases_merge_those_i_lead_and_those_i_work_on_page_by_page(make, world, monkeypatch):
+    from hanaro.cases import service
+
+    start = date(2026, 1, 1)
+
+    def opened(day, client, worker):
+        monkeypatch.setattr(clock, "today", lambda: start + timedelta(days=day))
+        return make.case(client, worker, received_on=start)
+
+    for day in (1, 3, 5):  # led by the partner's worker
+        opened(day, make.client(world.partner, name=f"내가맡은{day}"), world.partner_worker)
+    for day in (2, 4):  # the lead tenant's cases the partner's worker works on
+        person = make.client(world.lead, name=f"함께하는{day}")
+        make.consent(person, scope="case_team")
+        make.case_member(opened(day, person, world.lead_worker), world.partner, world.lead_worker,
+                         accept_as=world.partner_worker)
+    colleague = make.member(world.partner, roles=["case_manager"], name="동료")
+    opened(6, make.client(world.partner, name="동료사례"), colleague)
+    monkeypatch.undo()
+    monkeypatch.setattr(service, "PAGE_SIZE", 2)
+    partner = world.signed_in(world.partner_worker)
+    seen, cursor = [], ""
+    for _page in range(4):
+        page = text(partner.get(f"/cases?after={cursor}"))
+        seen.append(rows(page))
+        found = re.search(r'name="after" value="([^"]+)"', page)
+        if not found:
+            break
+        cursor = found.group(1)
+    assert seen == [["내가맡은5", "함께하는4"], ["내가맡은3", "함께하는2"], ["내가맡은1"]]
+    assert "사례 5건" in text(partner.get("/cases"))
 
 
 # -- search ---------------------------------------------------------------------------------------------------

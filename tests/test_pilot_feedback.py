@@ -340,7 +340,8 @@ def test_the_board_is_for_the_coordinating_tenants_coordinators_only(w):
     board = w.browser(w.coordinator).get("/feedback/board")
     assert board.status_code == 200 and "보드에 나올 의견" in _text(board)
     for user in (w.planner, w.province_viewer, w.worker):
-        for path in ("/feedback/board", "/feedback/export.csv", "/feedback/export.xlsx"):
+        for path in ("/feedback/board", "/feedback/board/cards?more=received&offset=30", "/feedback/export.csv",
+                     "/feedback/export.xlsx"):
             assert w.browser(user).get(path).status_code == 403, (user.display_name, path)
         assert w.browser(user).post("/feedback/bulk", data={"status": "planned"}).status_code == 403
 
@@ -368,6 +369,48 @@ def test_board_cards_and_filters_in_the_url_with_htmx(w):
     assert "HX-Request" in fragment.headers.get("Vary", "")
     assert browser.get("/feedback/board?category=nonsense").status_code == 200
     assert a.public_id in board and b.public_id in board
+
+
+def _shown(html: str) -> list[str]:
+    return re.findall(r'feedback-card__title"><a [^>]*>접수된 의견 (\d)번', html)
+
+
+def _more_link(board: str, status: str) -> tuple[str, str] | None:
+    """(href, hx-get) of the column's "더 보기", if it has one."""
+    found = re.search(rf'<li class="feedback-cards__more" id="more-{status}">\s*<a[^>]* href="([^"]+)"\s*hx-get="([^"]+)"',
+                      board)
+    return (unescape(found.group(1)), unescape(found.group(2))) if found else None
+
+
+def test_a_board_column_shows_its_first_cards_and_more_on_demand(w, monkeypatch):
+    from hanaro.core import paging
+
+    monkeypatch.setattr(service, "BOARD_PAGE", 2)
+    for n in range(5):
+        w.item(w.planner, description=f"접수된 의견 {n}번", category="bug" if n else "discomfort")
+    browser = w.browser(w.coordinator)
+    board = _text(browser.get("/feedback/board"))
+    shown = _shown(board)
+    assert shown == ["4", "3"] and "접수 <span class=\"feedback-column__count\">5건" in board
+    assert "조건에 맞는 의견 5건" in board and _more_link(board, "reviewing") is None
+    href, hx_get = _more_link(board, "received")
+    more = browser.get(hx_get, headers={"HX-Request": "true"})
+    assert more.status_code == 200 and "<html" not in _text(more)
+    assert _shown(_text(more)) == ["2", "1"]
+    _href, last = _more_link(_text(more), "received")
+    rest = _text(browser.get(last, headers={"HX-Request": "true"}))
+    assert _shown(rest) == ["0"] and _more_link(rest, "received") is None
+    # Without htmx the link shows the board with more of the column; the filters stay.
+    assert _shown(_text(browser.get(href))) == ["4", "3", "2", "1"]
+    bugs = _text(browser.get("/feedback/board?category=bug"))
+    _href, bugs_more = _more_link(bugs, "received")
+    assert "category=bug" in bugs_more
+    assert _shown(_text(browser.get(bugs_more))) == ["2", "1"]
+    assert browser.get("/feedback/board/cards?more=nonsense").status_code == 404
+    assert w.browser(w.planner).get(hx_get).status_code == 403
+    monkeypatch.setattr(paging, "COUNT_CAP", 3)
+    capped = _text(browser.get("/feedback/board"))
+    assert "접수 <span class=\"feedback-column__count\">3건 이상" in capped and "조건에 맞는 의견 3건 이상" in capped
 
 
 def test_assignment_to_a_coordinator_and_normalised_tags(w):

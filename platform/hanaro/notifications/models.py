@@ -40,6 +40,12 @@ class Notification(TenantOwned, IdMixin, PublicIdMixin, db.Model):
               postgresql_where=text("email_planned_at IS NULL"), sqlite_where=text("email_planned_at IS NULL")),
         # The header's unread count on every page (notifications.service.unread_count): small,
         # ordered like its two lookups, and with the sender so the read policy is answered from it.
+        # The inbox (notifications.service.inbox_page): notices to everyone, and to one user, newest first.
+        Index("ix_notifications_to_everyone", "tenant_id", "created_at", "id", postgresql_include=["sender_tenant_id"],
+              postgresql_where=text("recipient_user_id IS NULL"), sqlite_where=text("recipient_user_id IS NULL")),
+        Index("ix_notifications_to_one", "tenant_id", "recipient_user_id", "created_at", "id",
+              postgresql_include=["sender_tenant_id"], postgresql_where=text("recipient_user_id IS NOT NULL"),
+              sqlite_where=text("recipient_user_id IS NOT NULL")),
         Index("ix_notifications_unread", "tenant_id", "recipient_user_id", postgresql_include=["sender_tenant_id"],
               postgresql_where=text("read_at IS NULL"), sqlite_where=text("read_at IS NULL")),
     )

@@ -3,11 +3,13 @@ carry personal data (they are e-mailed); see ``delivery`` for the e-mail outbox.
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import select, union_all
+from sqlalchemy import and_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from ..core import jobs
 from ..core.db import db, utcnow
+from ..core import paging
 from ..core.paging import Count, Page, Paging, capped_count, fetch_page
 from ..tenancy import context
 from . import delivery
@@ -71,9 +73,27 @@ def inbox(user_id: int, limit: int = PER_PAGE) -> list[Notification]:
 
 
 def inbox_page(user_id: int, wanted: Paging) -> Page:
-    """One page of the inbox, newest first, with its capped count."""
-    statement = _mine(user_id).order_by(Notification.created_at.desc(), Notification.id.desc())
-    return fetch_page(statement, wanted)
+    """One page of the inbox, newest first, with its capped count. The inbox is two ranges of
+    ``ix_notifications_to_everyone`` and ``ix_notifications_to_one`` (notices to everyone, to this user),
+    each read no further than the page's end and merged; an ``OR`` of the two would walk the
+    notices of every other user of the tenant as well."""
+    newest_first = (Notification.created_at.desc(), Notification.id.desc())
+    enough = wanted.page * wanted.per_page + 1
+    tops = union_all(*[select(part) for part in (
+        select(Notification).where(criterion).order_by(*newest_first).limit(enough).subquery()
+        for criterion in _inbox_ranges(user_id))]).subquery()
+    merged = aliased(Notification, tops)
+    statement = select(merged).order_by(merged.created_at.desc(), merged.id.desc())
+    counted = [select(Notification.id).where(criterion).limit(paging.COUNT_CAP + 1).subquery()
+               for criterion in _inbox_ranges(user_id)]
+    return fetch_page(statement, wanted, union_all(*[select(part.c.id) for part in counted]))
+
+
+def _inbox_ranges(user_id: int):
+    """The inbox's two parts: notices to all of the active tenant, and those to this user."""
+    tenant_id = context.current_tenant_id()
+    return (and_(Notification.tenant_id == tenant_id, Notification.recipient_user_id.is_(None)),
+            and_(Notification.tenant_id == tenant_id, Notification.recipient_user_id == user_id))
 
 
 # The header shows "99+" past this: it runs on every signed-in page, so it reads at most this many.
@@ -94,10 +114,16 @@ def unread_count(user_id: int) -> Count:
     return capped_count(union_all(*parts), UNREAD_CAP)
 
 
-def mark_all_read(user_id: int) -> None:
-    for notification in db.session.scalars(_mine(user_id).where(Notification.read_at.is_(None))):
-        notification.read_at = utcnow()
-    db.session.flush()
+def mark_all_read(user_id: int) -> int:
+    """One UPDATE of the inbox's unread notices (a large tenant's inbox holds thousands); returns
+    how many it marked."""
+    tenant_id = context.current_tenant_id()
+    marked = db.session.execute(
+        update(Notification).where(
+            Notification.tenant_id == tenant_id, Notification.read_at.is_(None),
+            (Notification.recipient_user_id.is_(None)) | (Notification.recipient_user_id == user_id))
+        .values(read_at=utcnow()).execution_options(synchronize_session="fetch"))
+    return marked.rowcount
 
 
 def get_mine_or_404(user_id: int, public_id: str) -> Notification:

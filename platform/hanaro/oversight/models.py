@@ -229,6 +229,8 @@ class Inspection(_FacilityPart, PublicIdMixin, db.Model):
         UniqueConstraint("tenant_id", "public_id"),
         Index("ix_oversight_inspections_tenant_id_facility_id", "tenant_id", "facility_id"),
         Index("ix_oversight_inspections_tenant_id_status_planned_on", "tenant_id", "status", "planned_on"),
+        # The read policy's arm for the inspected facility (see ix_oversight_corrective_actions_facility_id).
+        Index("ix_oversight_inspections_facility_id", "facility_id"),
     )
 
     kind: Mapped[InspectionKind] = mapped_column(enum_column(InspectionKind))
@@ -353,6 +355,9 @@ class CorrectiveAction(_FacilityPart, PublicIdMixin, db.Model):
         UniqueConstraint("tenant_id", "finding_id"),
         Index("ix_oversight_corrective_actions_tenant_id_state_due_on", "tenant_id", "state", "due_on"),
         Index("ix_oversight_corrective_actions_tenant_id_facility_id", "tenant_id", "facility_id"),
+        # The read policy's third arm (actions disclosed to the facility, by facility id): without an
+        # index leading with it, lists filtered only by the policy read every tenant's actions.
+        Index("ix_oversight_corrective_actions_facility_id", "facility_id"),
     )
 
     finding_id: Mapped[int] = mapped_column(BigId, ForeignKey("oversight_findings.id"))

@@ -14,15 +14,16 @@ so a submitter never has to read another tenant's row to learn what happened.
 """
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import unquote, urlsplit
 
-from flask import abort, current_app, g
+from flask import abort, current_app, g, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, false, func, or_, select, union_all
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import MethodNotAllowed, NotFound
@@ -32,6 +33,7 @@ from ..accounts.models import User
 from ..core import clock, uploads
 from ..core import spreadsheets
 from ..core.db import db, utcnow
+from ..core.paging import Count, capped_counts
 from ..core.spreadsheets import safe_cell as _safe
 from ..core.spreadsheets import to_csv  # noqa: F401 (the views export through this module)
 from ..core.rules import RuleViolation
@@ -230,7 +232,18 @@ def get_feedback_or_404(public_id: str) -> Feedback:
 
 
 def coordinated_workspace() -> Workspace | None:
-    """The workspace the active member triages: their tenant runs it and they coordinate."""
+    """The workspace the active member triages: their tenant runs it and they coordinate. Asked
+    for by the route's check, the route and the page's menu: looked up once per request."""
+    if not has_request_context():
+        return _coordinated_workspace()
+    known = g.setdefault("coordinated_workspaces", {})
+    key = (context.current_tenant_id(), context.current_user_id())
+    if key not in known:
+        known[key] = _coordinated_workspace()
+    return known[key]
+
+
+def _coordinated_workspace() -> Workspace | None:
     workspace = pilots.workspace_for_tenant()
     if workspace is None or not pilots.is_coordinator(workspace):
         return None
@@ -393,9 +406,12 @@ def bulk_move(selection: list[tuple[str, int | None]], to: FeedbackStatus, actor
 
 def coordinators() -> list[tuple[str, str]]:
     """(user public id, name) of the active pilot coordinators of the active (coordinating) tenant."""
+    # The roles' JSON text narrows the members to look up (a large tenant has hundreds); has_role decides.
+    coordinating = cast(Membership.roles, Text).contains(json.dumps(Role.PILOT_COORDINATOR.value), autoescape=True)
     rows = db.session.execute(
         select(Membership, User).join(User, User.id == Membership.user_id)
-        .where(Membership.tenant_id == context.current_tenant_id(), Membership.active.is_(True), User.active.is_(True))
+        .where(Membership.tenant_id == context.current_tenant_id(), Membership.active.is_(True), User.active.is_(True),
+               coordinating)
         .order_by(User.display_name)
     ).all()
     return [(user.public_id, user.display_name) for membership, user in rows
@@ -539,10 +555,13 @@ class BoardFilter:
         return {k: v for k, v in self.__dict__.items() if v}
 
 
-def board_items(workspace: Workspace, filters: BoardFilter) -> list[Feedback]:
-    statement = (select(Feedback).options(selectinload(Feedback.tenant), selectinload(Feedback.assignee))
-                 .where(Feedback.workspace_id == workspace.id,
-                        Feedback.coordinator_tenant_id == context.current_tenant_id()))
+BOARD_PAGE = 30  # cards a board column shows at first and adds with each "더 보기"
+NEWEST_FIRST = (Feedback.created_at.desc(), Feedback.id.desc())
+
+
+def _board_statement(workspace: Workspace, filters: BoardFilter):
+    statement = select(Feedback).where(Feedback.workspace_id == workspace.id,
+                                       Feedback.coordinator_tenant_id == context.current_tenant_id())
     if filters.tenant:
         statement = statement.join(Tenant, Tenant.id == Feedback.tenant_id).where(Tenant.code == filters.tenant)
     for name in ("category", "severity", "phase", "capability"):
@@ -555,11 +574,78 @@ def board_items(workspace: Workspace, filters: BoardFilter) -> list[Feedback]:
         statement = statement.where(Feedback.assignee_user_id.is_(None))
     elif filters.assignee:
         statement = statement.join(User, User.id == Feedback.assignee_user_id).where(User.public_id == filters.assignee)
-    items = list(db.session.scalars(statement.order_by(Feedback.created_at.desc(), Feedback.id.desc()).limit(2000)))
-    if filters.tag:  # JSON lists: compared in Python, the same on every backend
-        tag = normalise_tags([filters.tag])
-        items = [i for i in items if tag and tag[0] in (i.tags or [])]
-    return items
+    if filters.tag:
+        statement = statement.where(_tagged(filters.tag))
+    return statement
+
+
+def _tagged(raw: str):
+    """Items carrying the tag: its JSON string, quotes included, inside the stored list (an exact
+    element, on every backend; written with or without escaped non-ASCII characters)."""
+    tag = normalise_tags([raw])
+    if not tag:
+        return false()
+    stored = cast(Feedback.tags, Text)
+    return or_(stored.contains(json.dumps(tag[0]), autoescape=True),
+               stored.contains(json.dumps(tag[0], ensure_ascii=False), autoescape=True))
+
+
+def board_items(workspace: Workspace, filters: BoardFilter) -> list[Feedback]:
+    """The board's filtered items, newest first (up to 2,000: the export)."""
+    statement = _board_statement(workspace, filters).options(selectinload(Feedback.tenant),
+                                                             selectinload(Feedback.assignee))
+    return list(db.session.scalars(statement.order_by(*NEWEST_FIRST).limit(2000)))
+
+
+@dataclass
+class Column:
+    status: FeedbackStatus
+    count: Count  # of the column's items under the filter, capped
+    cards: list = field(default_factory=list)
+    offset: int = 0  # of the first card shown
+    has_more: bool = False
+
+    @property
+    def shown_to(self) -> int:
+        return self.offset + len(self.cards)
+
+
+def board_columns(workspace: Workspace, filters: BoardFilter, shown: dict | None = None) -> list[Column]:
+    """Each board column's count and its first cards (``BOARD_PAGE``, or ``shown[status]``): each
+    column reads its own range of ``ix_pilot_feedback_workspace_status_created``, not the
+    workspace's whole board."""
+    statement = _board_statement(workspace, filters)
+    counts = capped_counts(statement, {status: Feedback.status == status for status in BOARD_COLUMNS})
+    wanted = {status: (shown or {}).get(status, BOARD_PAGE) for status in BOARD_COLUMNS}
+    items = _column_items(statement, {status: (0, wanted[status]) for status in BOARD_COLUMNS if counts[status]})
+    by_status = {status: [] for status in BOARD_COLUMNS}
+    for card in cards(items):
+        by_status[card.item.status].append(card)
+    return [Column(status, counts[status], by_status[status][:wanted[status]],
+                   has_more=len(by_status[status]) > wanted[status]) for status in BOARD_COLUMNS]
+
+
+def board_column(workspace: Workspace, filters: BoardFilter, status: FeedbackStatus, offset: int) -> Column:
+    """The column's next cards from ``offset`` on (the column's "더 보기")."""
+    statement = _board_statement(workspace, filters)
+    shown = cards(_column_items(statement, {status: (offset, BOARD_PAGE)}))
+    return Column(status, Count(0), shown[:BOARD_PAGE], offset, has_more=len(shown) > BOARD_PAGE)
+
+
+def _column_items(statement, ranges: dict) -> list[Feedback]:
+    """The items of ``ranges`` ({status: (offset, how many)}), one more than asked per column (so
+    the page knows there are more), in one statement: a limited range per column, then the rows."""
+    if not ranges:
+        return []
+    parts = [statement.with_only_columns(Feedback.id).where(Feedback.status == status).order_by(*NEWEST_FIRST)
+             .limit(size + 1).offset(offset).subquery() for status, (offset, size) in ranges.items()]
+    # Each limited part read from its own subquery: SQLite refuses a LIMIT inside a compound select.
+    # Materialised: read once, whatever order the planner joins in (misled by the tenancy filters'
+    # estimates, it rescanned the ranges once per row of the workspace's feedback).
+    ids = union_all(*[select(part.c[0]) for part in parts]).cte("board_ids").prefix_with("MATERIALIZED")
+    return list(db.session.scalars(
+        select(Feedback).join(ids, ids.c[0] == Feedback.id).order_by(*NEWEST_FIRST)
+        .options(selectinload(Feedback.tenant), selectinload(Feedback.assignee))))
 
 
 @dataclass

@@ -5,7 +5,8 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields
 
 from ..core.forms import FormSchema, length, one_of
-from .feedback import MAX_COMMENT, MAX_DESCRIPTION
+from ..core.paging import ClampedNumber
+from .feedback import BOARD_COLUMNS, BOARD_PAGE, MAX_COMMENT, MAX_DESCRIPTION
 from .models import FeedbackCategory, FeedbackStatus, Phase, Severity
 
 PUBLIC_ID = length(max=32)
@@ -68,6 +69,13 @@ class BoardArgs(FormSchema):
     capability = fields.String(load_default=None, validate=length(max=50))
     tag = fields.String(load_default=None, validate=length(max=30))
     assignee = fields.String(load_default=None, validate=PUBLIC_ID)
+
+
+class ColumnArgs(FormSchema):
+    """One board column shown further: ``more`` (its status) with ``shown`` cards, or from ``offset`` on."""
+    more = fields.String(load_default=None, validate=one_of([s.value for s in BOARD_COLUMNS]))
+    shown = ClampedNumber(default=BOARD_PAGE, maximum=2000)
+    offset = ClampedNumber(default=BOARD_PAGE, maximum=2000)
 
 
 class MineArgs(FormSchema):

@@ -8,7 +8,6 @@ not triage it (the submitter's side) gets 403 for the coordinators' actions.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, Response, abort, flash, g, has_request_context, redirect, render_template, request, url_for
@@ -22,13 +21,14 @@ from ..core import clock, idempotency, uploads
 from ..core.access import behind_feature, tenant_member
 from ..core.db import db
 from ..core.forms import parse_form
+from ..core.paging import Count
 from ..core.rules import RuleViolation
 from ..core.web import fragment_target
 from . import feedback as service
 from . import features
 from .access import coordinates_item, triages
 from .feedback_schemas import (
-    AssignForm, BoardArgs, BulkForm, CommentForm, FeedbackForm, MergeForm, MineArgs, StatusForm, TagsForm,
+    AssignForm, BoardArgs, BulkForm, ColumnArgs, CommentForm, FeedbackForm, MergeForm, MineArgs, StatusForm, TagsForm,
 )
 from .models import FeedbackStatus
 
@@ -172,15 +172,13 @@ def _filters(values) -> service.BoardFilter:
     return service.BoardFilter(**{k: v for k, v in data.items() if v})
 
 
-def _board(workspace, filters: service.BoardFilter, status=200, errors=None, reasons=None, form=None):
-    columns = defaultdict(list)
-    for card in service.cards(service.board_items(workspace, filters)):
-        columns[card.item.status].append(card)
+def _board(workspace, filters: service.BoardFilter, status=200, errors=None, reasons=None, form=None, shown=None):
+    columns = service.board_columns(workspace, filters, shown)
     context = {
         "workspace": workspace, "filters": filters, "filter_args": filters.as_args(), "columns": columns,
-        "total": sum(len(c) for c in columns.values()), "options": service.board_options(workspace),
+        "total": sum((c.count for c in columns), Count(0)), "options": service.board_options(workspace),
         "errors": errors or {}, "reasons": reasons or [], "form": form or {},
-        "filters_query": urlencode(filters.as_args()), **service.labels(),
+        "filters_query": urlencode(filters.as_args()), "board_page": service.BOARD_PAGE, **service.labels(),
     }
     if fragment_target() == BOARD:
         return render_block("pilots/feedback_board.html", "board", **context), status
@@ -191,7 +189,22 @@ def _board(workspace, filters: service.BoardFilter, status=200, errors=None, rea
 def board():
     """Columns 접수 → 검토 중 → 반영 예정 → 반영 완료 / 반려; the filters are the URL, htmx swaps
     the columns in place and pushes the URL."""
-    return _board(service.coordinated_workspace(), _filters(request.args))
+    column = _args(ColumnArgs(), request.args)
+    shown = {FeedbackStatus(column["more"]): column["shown"]} if column.get("more") else None
+    return _board(service.coordinated_workspace(), _filters(request.args), shown=shown)
+
+
+@_route("/board/cards", check=triages)
+def board_cards():
+    """A column's "더 보기" (htmx): its next cards from ``offset``, and the button for the ones after."""
+    column = _args(ColumnArgs(), request.args)
+    if not column.get("more"):
+        abort(404)
+    filters = _filters(request.args)
+    shown = service.board_column(service.coordinated_workspace(), filters, FeedbackStatus(column["more"]),
+                                 column["offset"])
+    return render_template("pilots/_feedback_cards.html", column=shown, filter_args=filters.as_args(),
+                           board_page=service.BOARD_PAGE, form={}, **service.labels())
 
 
 def _selection(values: list[str]) -> list[tuple[str, int | None]]:

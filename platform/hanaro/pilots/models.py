@@ -173,7 +173,9 @@ class Feedback(TenantOwned, IdMixin, PublicIdMixin, db.Model):
                                 delete=(), participant_columns=("status", "status_changed_at", "assignee_user_id",
                                                                 "tags", "merged_into_id", "version"))
     __table_args__ = (UniqueConstraint("tenant_id", "public_id"),
-                      Index("ix_pilot_feedback_workspace_id_status", "workspace_id", "status"),
+                      # The board: each column (status) of a workspace newest first (feedback.board_columns).
+                      Index("ix_pilot_feedback_workspace_status_created", "workspace_id", "status", "created_at", "id",
+                            postgresql_include=["coordinator_tenant_id", "tenant_id"]),
                       Index("ix_pilot_feedback_coordinator_tenant_id", "coordinator_tenant_id"))
 
     workspace_id: Mapped[int] = mapped_column(BigId, ForeignKey("pilot_workspaces.id"))

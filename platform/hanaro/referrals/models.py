@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from ..core.db import BigId, IdMixin, PublicIdMixin, UTCDateTime, db, enum_column, utcnow
@@ -109,6 +109,9 @@ class Referral(TenantOwned, IdMixin, PublicIdMixin, db.Model):
               postgresql_include=["tenant_id"]),
         Index("ix_referrals_client_id", "client_id"),
         Index("ix_referrals_case_id", "case_id"),
+        # A declined referral's page looks for its re-sent successor; few referrals are re-sent.
+        Index("ix_referrals_rerouted_from_id", "rerouted_from_id", postgresql_where=text("rerouted_from_id IS NOT NULL"),
+              sqlite_where=text("rerouted_from_id IS NOT NULL")),
     )
 
     receiver_tenant_id: Mapped[int] = mapped_column(BigId, ForeignKey("tenants.id"))
