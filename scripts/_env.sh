@@ -19,7 +19,9 @@ ensure_venv() {  # ensure_venv EXTRAS  (e.g. "" or "[test]")
   if [ ! -x .venv/bin/python ]; then
     "$(find_python)" -m venv .venv
   fi
-  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  # A .venv linked in from another checkout (a git worktree) is that checkout's to install: reinstalling
+  # here would re-point its editable install at this tree.
+  if [ ! -L .venv ] && { [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; }; then
     echo "installing Hanaro and its dependencies into .venv (log: .venv/install.log) ..." >&2
     if ! { .venv/bin/pip install --quiet --upgrade pip &&
            .venv/bin/pip install --quiet -e ".$extras"; } > .venv/install.log 2>&1; then
