@@ -1,5 +1,8 @@
-"""Tenant switcher, members and roles, sharing agreements, and the operator's tenant list."""
+"""Tenant switcher, members and roles, sharing agreements, the operator's tenant list, and the
+dong options that dong fields fetch."""
 from __future__ import annotations
+
+import re
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,7 +15,7 @@ from ..core import idempotency
 from ..core.forms import parse_form
 from . import invitations, service
 from .access import partner_of_agreement, proposer_of_agreement
-from .models import AGREEABLE_RECORD_KINDS, RECORD_KIND_LABELS, ROLE_LABELS, TENANT_KIND_LABELS, Region, Role
+from .models import AGREEABLE_RECORD_KINDS, RECORD_KIND_LABELS, ROLE_LABELS, TENANT_KIND_LABELS, Region, RegionLevel, Role
 from .schemas import (
     AddMemberForm,
     AgreementForm,
@@ -50,6 +53,27 @@ def switch_tenant():
     service.remember_tenant(current_user, membership)
     flash(_("작업 기관을 바꿨습니다: %(name)s", name=membership.tenant.name), "success")
     return redirect(url_for("home.index"), code=303)
+
+
+# -- dong options (reference data, the same for every tenant) ----------------------------------
+
+FIELD_ID = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+
+
+@bp.get("/regions/dongs")
+@signed_in
+def dong_options():
+    """The dongs of one municipality as the options of the dong select ``target`` (forms.dong_select)."""
+    target = request.args.get("target", "")
+    if not FIELD_ID.fullmatch(target):
+        abort(400)
+    municipality = service.region(request.args.get("municipality", "")[:10])
+    if municipality is not None and municipality.level is not RegionLevel.MUNICIPALITY:
+        municipality = None
+    return render_template(
+        "tenancy/_dong_options.html", target=target, placeholder=request.args.get("placeholder", "")[:40],
+        dongs=service.dongs_of(municipality.code if municipality else None),
+        municipality_name=municipality.name if municipality else None)
 
 
 # -- the signed-in person's invitations ---------------------------------------------------------

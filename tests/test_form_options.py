@@ -1,0 +1,111 @@
+"""Large option lists stay off the pages: a dong field shows one municipality's dongs and fetches
+another's on demand; the case page offers for a team invitation only the tenants it could invite."""
+from __future__ import annotations
+
+import html
+import re
+from datetime import date
+
+import pytest
+
+from hanaro.tenancy.models import RegionLevel
+
+from .helpers import login
+
+
+def text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+@pytest.fixture
+def area(make):
+    """Two municipalities of one province, each with two dongs."""
+    province = make.region("9800000000", "시험광역시", RegionLevel.PROVINCE)
+    east = make.region("9801000000", "동구", RegionLevel.MUNICIPALITY, province.code)
+    west = make.region("9802000000", "서구", RegionLevel.MUNICIPALITY, province.code)
+    return {
+        "province": province, "east": east, "west": west,
+        "east_dongs": [make.region("9801051000", "동녘동", parent_code=east.code),
+                       make.region("9801052000", "새벽동", parent_code=east.code)],
+        "west_dongs": [make.region("9802051000", "노을동", parent_code=west.code),
+                       make.region("9802052000", "저녁동", parent_code=west.code)],
+    }
+
+
+def _select(page: str, select_id: str) -> str:
+    found = re.search(rf'<select id="{select_id}".*?</select>', page, re.S)
+    assert found, select_id
+    return found.group(0)
+
+
+def test_the_case_page_offers_the_dongs_of_the_cases_municipality_and_every_municipality(make, area):
+    world = make.case_world()
+    with make.as_tenant(world.lead) as session:
+        session.merge(world.case).dong_code = area["west_dongs"][0].code
+    page = text(world.signed_in(world.lead_worker).get(f"/cases/{world.case.public_id}"))
+
+    dongs = _select(page, "details-dong")
+    assert "노을동" in dongs and "저녁동" in dongs
+    assert "동녘동" not in dongs and "새벽동" not in dongs
+    assert re.search(r'<option value="9802051000" selected>노을동', dongs)
+    municipalities = _select(page, "details-dong-municipality")
+    assert re.search(r'<option value="9802000000" selected>시험광역시 서구', municipalities)
+    assert "시험광역시 동구" in municipalities
+    assert '<label for="details-dong-municipality">행정동의 시군구</label>' in page
+    assert 'id="details-dong-status" class="visually-hidden" role="status"' in page
+
+
+def test_a_dong_field_fetches_another_municipalitys_dongs_and_says_so(client, make, area):
+    user = make.member(make.tenant(), roles=["case_manager"])
+    login(client, user.email)
+    response = client.get(f"/regions/dongs?municipality={area['east'].code}&target=details-dong&placeholder=정하지 않음",
+                          headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    fragment = text(response)
+    assert fragment.startswith('<option value="">정하지 않음</option>')
+    assert '<option value="9801051000">동녘동</option>' in fragment and "새벽동" in fragment
+    assert "노을동" not in fragment
+    assert re.search(r'<p id="details-dong-status" class="visually-hidden" role="status" hx-swap-oob="true">\s*'
+                     r'동구의 읍면동 2곳을 불러왔습니다.</p>', fragment)
+
+
+def test_a_dong_fragment_for_no_municipality_is_empty_and_a_bad_target_is_refused(client, make, area):
+    user = make.member(make.tenant(), roles=["viewer"])
+    login(client, user.email)
+    for code in ("", area["province"].code, area["east_dongs"][0].code, "0000000000"):
+        fragment = text(client.get(f"/regions/dongs?municipality={code}&target=dong-code"))
+        assert "<option" not in fragment
+        assert "시군구를 고르지 않아 읍면동 목록을 비웠습니다." in fragment
+    assert client.get('/regions/dongs?municipality=9801000000&target="><script>').status_code == 400
+
+
+def test_dong_fragments_are_the_same_for_every_tenant_and_not_for_visitors(app, make, area):
+    pages = []
+    for tenant in (make.tenant(), make.tenant()):
+        browser = app.test_client()
+        login(browser, make.member(tenant, roles=["case_manager"]).email)
+        pages.append(browser.get(f"/regions/dongs?municipality={area['west'].code}&target=dong-code").data)
+    assert pages[0] == pages[1]
+    assert app.test_client().get(f"/regions/dongs?municipality={area['west'].code}&target=x").status_code == 302
+
+
+def test_the_invitation_offers_only_partners_whose_agreement_covers_clients_and_cases(make):
+    world = make.case_world()
+    referrals_only = make.tenant(name="의뢰만협약기관")
+    make.agreement(world.lead, referrals_only, record_kinds=("referral",))
+    expired = make.tenant(name="지난협약기관")
+    make.agreement(world.lead, expired, valid_to=date(2021, 1, 1))
+    page = text(world.signed_in(world.lead_worker).get(f"/cases/{world.case.public_id}"))
+    invite = _select(page, "tenant")
+    assert re.findall(r'<option value="([^"]*)"', invite) == ["", world.partner.code]
+    assert world.partner.name in invite
+
+
+def test_a_client_form_keeps_a_chosen_dong_of_another_municipality_after_an_error(make, area, signed_in):
+    client, _user, tenant = signed_in("case_manager")
+    response = client.post("/clients/new", data={"name": "", "birth_date": "1950-01-01", "sex": "F",
+                                                 "dong_code": area["east_dongs"][1].code})
+    assert response.status_code == 422
+    page = text(response)
+    assert re.search(r'<option value="9801052000" selected>새벽동', _select(page, "dong_code"))
+    assert "노을동" not in _select(page, "dong_code")
