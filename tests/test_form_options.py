@@ -51,7 +51,7 @@ def test_the_case_page_offers_the_dongs_of_the_cases_municipality_and_every_muni
     municipalities = _select(page, "details-dong-municipality")
     assert re.search(r'<option value="9802000000" selected>시험광역시 서구', municipalities)
     assert "시험광역시 동구" in municipalities
-    assert '<label for="details-dong-municipality">행정동의 시군구</label>' in page
+    assert '<label for="details-dong-municipality">시군구</label>' in page
     assert 'id="details-dong-status" class="visually-hidden" role="status"' in page
 
 
@@ -109,3 +109,48 @@ def test_a_client_form_keeps_a_chosen_dong_of_another_municipality_after_an_erro
     page = text(response)
     assert re.search(r'<option value="9801052000" selected>새벽동', _select(page, "dong_code"))
     assert "노을동" not in _select(page, "dong_code")
+
+
+def test_the_plan_tab_offers_the_case_team_and_finds_other_providers_by_name(make):
+    world = make.case_world()
+    world.join_partner()
+    far_away = make.tenant(name="먼바다푸드뱅크")
+    lead = world.signed_in(world.lead_worker)
+    goal = lead.post(f"/cases/{world.case.public_id}/goals", data={"domain": "economy", "goal": "생계 안정",
+                                                                   "submission_token": "g1"})
+    assert goal.status_code == 303
+    page = text(lead.get(f"/cases/{world.case.public_id}/plan"))
+    providers = _select(page, "provider_tenant")
+    assert re.findall(r'<option value="([^"]*)"', providers) == ["", world.lead.code, world.partner.code]
+    assert '<label for="provider_tenant-search">기관 찾기 (이름 일부)</label>' in page
+
+    found = text(lead.get("/tenants/options?q=푸드&target=provider_tenant&placeholder=목록에 없으면 아래에 입력"))
+    assert f'<option value="{far_away.code}">먼바다푸드뱅크</option>' in found
+    assert world.partner.name not in found
+    assert '"푸드"이(가) 들어간 기관 1곳을 목록에 넣었습니다.' in found
+
+    # a provider found by the search stays chosen when the form comes back with a message
+    [goal_id] = re.findall(r'<option value="([^"]+)"', _select(page, "goal"))
+    response = lead.post(f"/cases/{world.case.public_id}/services",
+                         data={"goal": goal_id, "description": "", "provider_tenant": far_away.code,
+                               "submission_token": "s1"})
+    assert response.status_code == 422
+    assert re.search(rf'<option value="{far_away.code}" selected>먼바다푸드뱅크', _select(text(response), "provider_tenant"))
+
+
+def test_the_tenant_search_lists_only_active_tenants_and_escapes_wildcards(client, make):
+    make.tenant(name="하늘복지관")
+    closed = make.tenant(name="하늘노인복지관")
+    with make.app.app_context():
+        from hanaro.core.db import db
+        from hanaro.tenancy.context import unscoped
+        from hanaro.tenancy.models import Tenant
+        with unscoped():
+            db.session.get(Tenant, closed.id).active = False
+            db.session.commit()
+    login(client, make.member(make.tenant(), roles=["viewer"]).email)
+    found = text(client.get("/tenants/options?q=하늘&target=provider"))
+    assert "하늘복지관" in found and "하늘노인복지관" not in found
+    assert "<option" not in text(client.get("/tenants/options?q=%25&target=provider"))
+    assert "찾을 기관 이름을 입력하세요." in text(client.get("/tenants/options?q=&target=provider"))
+    assert client.get("/tenants/options?q=하늘&target=<b>").status_code == 400

@@ -150,7 +150,7 @@ def register_client(page, *, name, birth_date, dong, sex="여", rrn=None) -> Non
     page.get_by_label("이름").fill(name)
     page.get_by_label("생년월일").fill(birth_date)
     tick(page.get_by_role("group", name="성별").get_by_label(sex, exact=True))
-    page.get_by_label("읍면동").select_option(label=dong)
+    page.get_by_label("읍면동", exact=True).select_option(label=dong)
     if rrn is not None:
         page.get_by_label("주민등록번호").fill(rrn)
     page.get_by_role("button", name="등록", exact=True).click()

@@ -128,8 +128,14 @@ def _worker_options() -> list[tuple[str, str]]:
     return service.case_workers()
 
 
-def _tenant_options(exclude_id: int | None = None) -> list[tuple[str, str]]:
-    return [(t.code, t.name) for t in tenancy.all_tenants() if t.id != exclude_id and t.active]
+def _provider_options(case, chosen_code: str | None) -> list[tuple[str, str]]:
+    """The case team, and the provider chosen by a search if the form comes back; other tenants
+    are searched for (forms.tenant_select), not listed."""
+    tenants = [t for t in service.team_tenants(case) if t.active]
+    chosen = tenancy.tenant_by_code(chosen_code) if chosen_code else None
+    if chosen is not None and chosen.active and chosen not in tenants:
+        tenants.append(chosen)
+    return [(t.code, t.name) for t in tenants]
 
 
 # -- the case page ----------------------------------------------------------------------------------------
@@ -157,7 +163,7 @@ def _tab_data(case, tab: str, access: CaseAccess, **extra) -> dict:
             data.update(domain_options=[(d.code, d.name) for d in service.need_domains()],
                         goal_options=[(goal.public_id, f"{goal.domain.name}: {goal.goal[:60]}") for goal in goals
                                       if goal.status.value == "active"],
-                        provider_options=_tenant_options())
+                        provider_options=_provider_options(case, extra.get("provider_value")))
         return data
     if tab == "notes":
         return {"notes": service.notes_of(case)}
@@ -171,6 +177,15 @@ def _tab_data(case, tab: str, access: CaseAccess, **extra) -> dict:
         return {"entries": service.timeline(case, kind), "kind": kind or "",
                 "kind_options": list(service.TIMELINE_CATEGORIES.items())}
     raise ValueError(tab)
+
+
+def _posted_values(failed: str | None, form) -> dict:
+    """What a form that came back chose among options the page does not list by default."""
+    if failed == "details":
+        return {"dong_value": form.get("dong_code")}
+    if failed == "service":
+        return {"provider_value": form.get("provider_tenant")}
+    return {}
 
 
 def _render_case(case, tab: str, status: int = 200, failed: str | None = None, errors: dict | None = None,
@@ -192,7 +207,7 @@ def _render_case(case, tab: str, status: int = 200, failed: str | None = None, e
         "form": form if form is not None else {},
         **_labels(),
         **_tab_data(case, tab, access, **extra,
-                    **({"dong_value": (form or {}).get("dong_code")} if failed == "details" else {})),
+                    **_posted_values(failed, form)),
     }
     target = fragment_target()
     if target == "timeline-list" and tab == "timeline":

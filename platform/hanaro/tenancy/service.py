@@ -395,6 +395,16 @@ def all_tenants() -> list[Tenant]:
     return list(db.session.scalars(select(Tenant).order_by(Tenant.name)))
 
 
+def find_tenants(text: str, limit: int = 30) -> list[Tenant]:
+    """Active tenants whose name contains ``text``, by name: a form searches them instead of
+    listing every tenant of the country."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    return list(db.session.scalars(select(Tenant).where(Tenant.active.is_(True), Tenant.name.contains(text, autoescape=True))
+                                   .order_by(Tenant.name, Tenant.id).limit(limit)))
+
+
 def tenant_by_code(code: str) -> Tenant | None:
     return db.session.scalar(select(Tenant).where(Tenant.code == code))
 

@@ -76,6 +76,19 @@ def dong_options():
         municipality_name=municipality.name if municipality else None)
 
 
+@bp.get("/tenants/options")
+@signed_in
+def tenant_options():
+    """Active tenants whose name contains ``q``, as the options of the tenant select ``target``
+    (forms.tenant_select)."""
+    target = request.args.get("target", "")
+    if not FIELD_ID.fullmatch(target):
+        abort(400)
+    query = request.args.get("q", "").strip()[:50]
+    return render_template("tenancy/_tenant_options.html", target=target, query=query,
+                           placeholder=request.args.get("placeholder", "")[:40], tenants=service.find_tenants(query))
+
+
 # -- the signed-in person's invitations ---------------------------------------------------------
 
 @bp.get("/invitations")
