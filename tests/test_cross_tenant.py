@@ -566,7 +566,8 @@ def test_no_form_schema_accepts_a_tenant_id(app):
 # Fragments of reference data take no object: every tenant gets the same answer, and searching
 # them for another tenant's words finds none of its rows.
 REFERENCE_FRAGMENTS = ("/regions/dongs?municipality=9801000000&target=f", "/tenants/options?q=비밀&target=f",
-                       "/tenants/options?q=가대상자&target=f", "/tenants/options?q=나기관&target=f")
+                       "/tenants/options?q=가대상자&target=f", "/tenants/options?q=나기관&target=f",
+                       "/regions/areas?area_municipality=9801000000&target=f&name=f")
 
 
 def test_reference_fragments_answer_every_tenant_alike_and_leak_nothing(app, make, two_tenants):

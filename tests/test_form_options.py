@@ -154,3 +154,28 @@ def test_the_tenant_search_lists_only_active_tenants_and_escapes_wildcards(clien
     assert "<option" not in text(client.get("/tenants/options?q=%25&target=provider"))
     assert "찾을 기관 이름을 입력하세요." in text(client.get("/tenants/options?q=&target=provider"))
     assert client.get("/tenants/options?q=하늘&target=<b>").status_code == 400
+
+
+def test_the_resource_form_offers_one_municipalitys_areas_and_keeps_the_ticked_ones(make, area):
+    tenant = make.tenant(region=area["east_dongs"][0])
+    client = make.app.test_client()
+    login(client, make.member(tenant, roles=["resource_registrar"]).email)
+    page = text(client.get("/resources/new"))
+    assert 'value="9801000000">' in page and "동구 전체" in page and "동녘동" in page
+    assert "노을동" not in page and "서구 전체" not in page
+    assert '<option value="9802000000">시험광역시 서구</option>' in page
+
+    # picking 서구 while 동녘동 is ticked: 동녘동 stays, ticked, and 서구's areas come to be ticked
+    fragment = text(client.get("/regions/areas?target=service_area_codes&name=service_area_codes"
+                               f"&area_municipality={area['west'].code}&service_area_codes={area['east_dongs'][0].code}"))
+    assert re.search(r'value="9801051000" checked>\s*<label for="service_area_codes-9801051000">동녘동', fragment)
+    assert re.search(r'value="9802000000">\s*<label for="service_area_codes-9802000000">서구 전체', fragment)
+    assert "노을동" in fragment and "새벽동" not in fragment
+    assert "서구의 지역 3곳을 고를 수 있습니다." in fragment
+
+    # a form that comes back keeps every ticked area, from any municipality
+    response = client.post("/resources/new", data={"kind": "service", "name": "", "service_area_codes": [
+        area["east_dongs"][0].code, area["west_dongs"][1].code, "0000000000"]})
+    assert response.status_code == 422
+    page = text(response)
+    assert re.search(r'value="9802052000" checked>', page) and re.search(r'value="9801051000" checked>', page)

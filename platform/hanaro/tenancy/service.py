@@ -467,6 +467,46 @@ def dong_choice(dong_code: str | None, near_region_code: str | None = None) -> D
     )
 
 
+@dataclass(frozen=True)
+class AreaChoice:
+    """Service areas (municipalities and dongs) without listing the country's ~3,300: the chosen
+    ones, and one municipality's areas offered to add (another's are fetched on demand)."""
+
+    chosen: list[tuple[str, str]]
+    municipality: str | None
+    municipality_options: list[tuple[str, str]]
+    offered: list[tuple[str, str]]
+
+
+def area_choice(chosen_codes, near_region_code: str | None = None) -> AreaChoice:
+    """The choice with ``chosen_codes`` ticked (unknown ones dropped), offering the areas of the
+    municipality of ``near_region_code`` (e.g. the tenant's region)."""
+    dongs = dong_choice(None, near_region_code)
+    names = region_names(chosen_codes)
+    chosen = [(code, names[code]) for code in dict.fromkeys(chosen_codes) if code in names]
+    taken = {code for code, _name in chosen}
+    return AreaChoice(chosen=chosen, municipality=dongs.municipality,
+                      municipality_options=dongs.municipality_options,
+                      offered=[area for area in areas_of(dongs.municipality) if area[0] not in taken])
+
+
+def areas_of(municipality_code: str | None) -> list[tuple[str, str]]:
+    """A municipality as one area (all of it), then its dongs: what an area choice offers."""
+    municipality = region(municipality_code)
+    if municipality is None or municipality.level is not RegionLevel.MUNICIPALITY:
+        return []
+    return [(municipality.code, str(_l("%(name)s 전체", name=municipality.name)))] + dongs_of(municipality.code)
+
+
+def known_areas(codes) -> set[str]:
+    """Which of ``codes`` are municipalities or dongs (what a service area may be)."""
+    codes = {c for c in codes if c}
+    if not codes:
+        return set()
+    return set(db.session.scalars(select(Region.code).where(
+        Region.code.in_(codes), Region.level.in_((RegionLevel.MUNICIPALITY, RegionLevel.DONG)))))
+
+
 def dongs_of(municipality_code: str | None) -> list[tuple[str, str]]:
     """(code, name) of one municipality's dongs; none for anything that is not a municipality."""
     if not municipality_code:

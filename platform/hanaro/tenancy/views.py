@@ -76,6 +76,20 @@ def dong_options():
         municipality_name=municipality.name if municipality else None)
 
 
+@bp.get("/regions/areas")
+@signed_in
+def area_options():
+    """The boxes of the area choice ``target`` (forms.area_checkboxes) once another municipality is
+    picked: those ticked so far (the ``name`` values), then that municipality's areas."""
+    target, name = request.args.get("target", ""), request.args.get("name", "")
+    if not (FIELD_ID.fullmatch(target) and FIELD_ID.fullmatch(name)):
+        abort(400)
+    choice = service.area_choice(request.args.getlist(name)[:500], request.args.get("area_municipality", "")[:10])
+    municipality = service.region(choice.municipality) if choice.offered else None
+    return render_template("tenancy/_area_options.html", target=target, name=name, chosen=choice.chosen,
+                           offered=choice.offered, municipality_name=municipality.name if municipality else None)
+
+
 @bp.get("/tenants/options")
 @signed_in
 def tenant_options():
