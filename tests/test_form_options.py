@@ -168,7 +168,7 @@ def test_the_resource_form_offers_one_municipalitys_areas_and_keeps_the_ticked_o
     # picking 서구 while 동녘동 is ticked: 동녘동 stays, ticked, and 서구's areas come to be ticked
     fragment = text(client.get("/regions/areas?target=service_area_codes&name=service_area_codes"
                                f"&area_municipality={area['west'].code}&service_area_codes={area['east_dongs'][0].code}"))
-    assert re.search(r'value="9801051000" checked>\s*<label for="service_area_codes-9801051000">동녘동', fragment)
+    assert re.search(r'value="9801051000" checked>\s*<label for="service_area_codes-9801051000">동구 동녘동', fragment)
     assert re.search(r'value="9802000000">\s*<label for="service_area_codes-9802000000">서구 전체', fragment)
     assert "노을동" in fragment and "새벽동" not in fragment
     assert "서구의 지역 3곳을 고를 수 있습니다." in fragment

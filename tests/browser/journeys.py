@@ -111,11 +111,12 @@ def register_resource(page, *, name, description, need, scope, staff_scope, dire
     areas = page.get_by_role("group", name="서비스 지역")
     municipality = areas.get_by_label("지역 더 고르기: 시군구")
     municipality.select_option(label="제주특별자치도 제주시")
+    expect(page.get_by_role("status").filter(has_text="제주시의 지역")).to_be_attached()  # the list is fetched
     tick(areas.get_by_label("제주시 전체", exact=True))
     municipality.select_option(label="제주특별자치도 서귀포시")  # fetches its areas, keeps the ticked ones
     expect(page.get_by_role("status").filter(has_text="서귀포시의 지역")).to_be_attached()
     tick(areas.get_by_label("서귀포시 전체", exact=True))
-    expect(areas.get_by_label("제주시 전체", exact=True)).to_be_checked()
+    expect(areas.get_by_label("제주시 전체", exact=True)).to_be_checked()  # kept, ticked
     page.get_by_label("신청 방법").fill("대표 전화로 신청하시면 담당자가 방문 일정을 잡아 드립니다.")
     page.get_by_label("비용").fill("무료")
     page.get_by_label("대표 전화").fill(public_phone)

@@ -482,12 +482,26 @@ def area_choice(chosen_codes, near_region_code: str | None = None) -> AreaChoice
     """The choice with ``chosen_codes`` ticked (unknown ones dropped), offering the areas of the
     municipality of ``near_region_code`` (e.g. the tenant's region)."""
     dongs = dong_choice(None, near_region_code)
-    names = region_names(chosen_codes)
-    chosen = [(code, names[code]) for code in dict.fromkeys(chosen_codes) if code in names]
+    labels = _area_labels(chosen_codes)
+    chosen = [(code, labels[code]) for code in dict.fromkeys(chosen_codes) if code in labels]
     taken = {code for code, _name in chosen}
     return AreaChoice(chosen=chosen, municipality=dongs.municipality,
                       municipality_options=dongs.municipality_options,
                       offered=[area for area in areas_of(dongs.municipality) if area[0] not in taken])
+
+
+def _area_labels(codes) -> dict[str, str]:
+    """{code: label} of the municipalities ("제주시 전체") and dongs ("제주시 한림읍": many dongs share a
+    name) among ``codes``; other codes are left out."""
+    codes = {c for c in codes if c}
+    if not codes:
+        return {}
+    parent = aliased(Region)
+    rows = db.session.execute(
+        select(Region.code, Region.name, Region.level, parent.name).outerjoin(parent, parent.code == Region.parent_code)
+        .where(Region.code.in_(codes), Region.level.in_((RegionLevel.MUNICIPALITY, RegionLevel.DONG))))
+    return {code: str(_l("%(name)s 전체", name=name)) if level is RegionLevel.MUNICIPALITY else f"{parent_name} {name}"
+            for code, name, level, parent_name in rows}
 
 
 def areas_of(municipality_code: str | None) -> list[tuple[str, str]]:
