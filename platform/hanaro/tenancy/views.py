@@ -60,13 +60,18 @@ def switch_tenant():
 FIELD_ID = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 
 
+def _field_id(key: str, default: str) -> str:
+    """A field's id or name from the query string, as written into the fragment: anything but a
+    plain id (a tampered link) falls back to ``default``."""
+    value = request.args.get(key, "")
+    return value if FIELD_ID.fullmatch(value) else default
+
+
 @bp.get("/regions/dongs")
 @signed_in
 def dong_options():
     """The dongs of one municipality as the options of the dong select ``target`` (forms.dong_select)."""
-    target = request.args.get("target", "")
-    if not FIELD_ID.fullmatch(target):
-        abort(400)
+    target = _field_id("target", "dong_code")
     municipality = service.region(request.args.get("municipality", "")[:10])
     if municipality is not None and municipality.level is not RegionLevel.MUNICIPALITY:
         municipality = None
@@ -81,9 +86,7 @@ def dong_options():
 def area_options():
     """The boxes of the area choice ``target`` (forms.area_checkboxes) once another municipality is
     picked: those ticked so far (the ``name`` values), then that municipality's areas."""
-    target, name = request.args.get("target", ""), request.args.get("name", "")
-    if not (FIELD_ID.fullmatch(target) and FIELD_ID.fullmatch(name)):
-        abort(400)
+    target, name = _field_id("target", "service_area_codes"), _field_id("name", "service_area_codes")
     choice = service.area_choice(request.args.getlist(name)[:500], request.args.get("area_municipality", "")[:10])
     municipality = service.region(choice.municipality) if choice.offered else None
     return render_template("tenancy/_area_options.html", target=target, name=name, chosen=choice.chosen,
@@ -95,9 +98,7 @@ def area_options():
 def tenant_options():
     """Active tenants whose name contains ``q``, as the options of the tenant select ``target``
     (forms.tenant_select)."""
-    target = request.args.get("target", "")
-    if not FIELD_ID.fullmatch(target):
-        abort(400)
+    target = _field_id("target", "provider_tenant")
     query = request.args.get("q", "").strip()[:50]
     return render_template("tenancy/_tenant_options.html", target=target, query=query,
                            placeholder=request.args.get("placeholder", "")[:40], tenants=service.find_tenants(query))
