@@ -257,10 +257,10 @@ def test_the_case_list_runs_a_fixed_number_of_queries(app, make, world):
         make.case(make.client(world.lead, name=f"추가{n}"), world.lead_worker, case_type="elderly_alone")
     many = _queries(app, lead, "GET", "/cases?scope=tenant")
     # Session and user, memberships with tenants, the cases (one query with client, type, worker
-    # and lead tenant) and their capped count, pending invitations, case types, workers, dongs,
-    # unread notifications.
-    # + pilot menu and feedback-button switch on every page, and the 자원배분 menu (invited to a campaign?)
-    assert few == many == 12
+    # and lead tenant) and their capped count, pending invitations, case types, workers, dongs.
+    # + the header (자원배분 and pilot menus, unread notifications: one statement) and the feature
+    # switches on every page
+    assert few == many == 10
 
 
 def test_the_case_page_runs_a_fixed_number_of_queries(app, make, world):
@@ -277,10 +277,12 @@ def test_the_case_page_runs_a_fixed_number_of_queries(app, make, world):
         lead.post(f"{url}/notes", data={"body": f"메모{n}", "visibility": "team", "submission_token": f"n{n}"})
     many = _queries(app, lead, "GET", url)
     # Session, memberships, the case (with client, type, worker, tenant), the access-log entry,
-    # the team, the schedule (one query), workers, dongs, tenants to invite, unread notifications.
-    # + pilot menu and feedback-button switch on every page, and the 자원배분 menu (invited to a campaign?)
+    # the team, the schedule (one query), workers, the partners an invitation may go to (agreements),
+    # the dong field (the municipality of the tenant's region, then the municipalities and its dongs).
+    # + the header (자원배분 and pilot menus, unread notifications: one statement) and the feature
+    # switches on every page
     # + the viewer's access grant, which decides the need domains it may see (issue 13)
-    assert few == many == 14
+    assert few == many == 13
 
 
 def test_viewers_start_on_their_tenants_cases_and_see_no_write_forms(world):

@@ -561,3 +561,30 @@ def test_no_form_schema_accepts_a_tenant_id(app):
     assert len(schemas) >= 6
     for schema in schemas:
         assert not any("tenant_id" in name for name in schema().fields), schema.__name__
+
+
+# Fragments of reference data take no object: every tenant gets the same answer, and searching
+# them for another tenant's words finds none of its rows.
+REFERENCE_FRAGMENTS = ("/regions/dongs?municipality=9801000000&target=f", "/tenants/options?q=비밀&target=f",
+                       "/tenants/options?q=가대상자&target=f", "/tenants/options?q=나기관&target=f",
+                       "/regions/areas?area_municipality=9801000000&target=f&name=f")
+
+
+def test_reference_fragments_answer_every_tenant_alike_and_leak_nothing(app, make, two_tenants):
+    from hanaro.tenancy.models import RegionLevel
+
+    make.region("9801000000", "동구", RegionLevel.MUNICIPALITY)
+    make.region("9801051000", "동녘동", parent_code="9801000000")
+    answers = []
+    for user in (two_tenants["a_admin"], two_tenants["b_admin"]):
+        browser = app.test_client()
+        login(browser, user.email)
+        answers.append([browser.get(url) for url in REFERENCE_FRAGMENTS])
+    assert [r.status_code for r in answers[1]] == [200] * len(REFERENCE_FRAGMENTS)
+    assert [r.data for r in answers[0]] == [r.data for r in answers[1]]
+    assert "동녘동" in answers[1][0].get_data(as_text=True) and "나기관" in answers[1][3].get_data(as_text=True)
+    for response in answers[1][1:3]:  # a client's name and the secrets name no tenant
+        assert "<option value=" not in response.get_data(as_text=True)
+    for response in answers[1]:
+        for word in two_tenants["secret_words"]:
+            assert word not in response.get_data(as_text=True)

@@ -655,3 +655,40 @@ def test_the_app_connects_with_jit_off(app):
     """RLS sub-selects would otherwise push short queries over the JIT threshold (config.py)."""
     with app.app_context():
         assert db.session.execute(text("show jit")).scalar() == "off"
+
+
+def _acting_tenant() -> str:
+    return db.session.execute(text("select coalesce(current_setting('hanaro.tenant_id', true), '')")).scalar()
+
+
+@pytest.mark.committed
+def test_the_context_reaches_every_transaction_though_it_is_sent_only_when_it_changes(app, world):
+    first, second = world["tenants"][:2]
+    with app.app_context():
+        with acting_as(first, None):
+            assert _acting_tenant() == str(first)
+            db.session.commit()
+            assert _acting_tenant() == str(first)  # a new transaction on the same connection, same context
+            with acting_as(second, None):
+                assert _acting_tenant() == str(second)
+            assert _acting_tenant() == str(first)
+        assert _acting_tenant() == ""  # leaving the context clears it inside the open transaction
+        db.session.rollback()
+        with acting_as(first, None):
+            db.session.rollback()  # the transaction ends while the context stays: the next one gets it
+            assert _acting_tenant() == str(first)
+        db.session.rollback()
+
+
+def test_rolling_back_to_a_savepoint_makes_the_next_change_of_context_reach_postgresql(app, make):
+    first, second = make.tenant(), make.tenant()
+    with app.app_context(), acting_as(first.id, None):
+        assert _acting_tenant() == str(first.id)
+        savepoint = db.session.begin_nested()
+        assert _acting_tenant() == str(first.id)  # the savepoint is made
+        with acting_as(second.id, None):
+            assert _acting_tenant() == str(second.id)
+            savepoint.rollback()  # PostgreSQL is back to the first tenant's setting
+            with acting_as(second.id, None):  # the same context again: it must be sent again
+                assert _acting_tenant() == str(second.id)
+        assert _acting_tenant() == str(first.id)

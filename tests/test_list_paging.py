@@ -146,9 +146,10 @@ def test_the_inbox_runs_the_same_queries_for_few_and_many_referrals(app, inbox):
     receive(30)
     receive(5, State.COMPLETED)
     assert _queries(app, browser, "/referrals") == few
-    # Session and user, memberships, pilot menu, feedback switch, 자원배분 menu, the page's count,
-    # the page, its senders and receivers, the per-state counts (one query), unread notifications.
-    assert few == 11
+    # Session and user, memberships, the header (자원배분 and pilot menus and unread notifications in
+    # one statement), the feature switches, the page's count, the page, its senders and receivers,
+    # the per-state counts (one query).
+    assert few == 9
 
 
 # -- the public directory ----------------------------------------------------------------------------------------

@@ -13,12 +13,12 @@ def test_home_and_members_pages_use_a_fixed_number_of_queries(app, make, signed_
     for _ in range(5):
         make.member(tenant)
     many_members = _members_page_queries(app, client)
-    # Session with its user, memberships with tenants, agreements, member count, tenant region,
-    # unread notifications; the pilot menu (takes part in a workspace?), the feedback button's switch,
-    # and the care-meeting task count's switch; the 자원배분 menu (invited to a campaign?).
-    assert home_queries() == 10
-    # + pilot menu, feedback-button switch and 자원배분 menu on every page
-    assert many_members == few_members == 7
+    # Session with its user, memberships with tenants, agreements, member count, tenant region;
+    # the header's questions in one statement (자원배분 and pilot menus, unread notifications) and the
+    # feature switches in one (the feedback button's and the care-meeting task count's).
+    assert home_queries() == 7
+    # + the header's statement and the feature switches' on every page
+    assert many_members == few_members == 5
 
 
 def _members_page_queries(app, client):

@@ -175,17 +175,25 @@ def _url_for_if(endpoint: str, **values) -> str | None:
 
 def _unread_count():
     """Counted once per request, and only when a template shows it (htmx fragments do not)."""
-    from .notifications.service import unread_count
+    from .home.navigation import ask_header_questions
 
-    if "unread_notifications" not in g:
-        g.unread_notifications = unread_count(current_user.id)
+    ask_header_questions(current_user)
     return g.unread_notifications
+
+
+def _nav_items():
+    """The menu, built once per request and only when a template shows it."""
+    from .home.navigation import ask_header_questions, nav_items_for
+
+    if "nav_items" not in g:
+        if g.get("membership") is not None:
+            ask_header_questions(current_user)
+        g.nav_items = nav_items_for(current_user, g.get("membership"))
+    return g.nav_items
 
 
 def _register_template_context(app: Flask) -> None:
     from .core import clock, idempotency
-    from .home.navigation import nav_items_for
-
     app.jinja_env.globals.update(
         values_of=_values_of, today=clock.today, new_submission_token=idempotency.new_token, url_for_if=_url_for_if
     )
@@ -198,7 +206,7 @@ def _register_template_context(app: Flask) -> None:
             "active_membership": g.get("membership"),
             "switchable_memberships": g.get("memberships", []) if signed_in else [],
             "pending_invitations": g.get("invitations", []) if signed_in else [],
-            "nav_items": nav_items_for(current_user, g.get("membership")) if signed_in else [],
+            "nav_items": LocalProxy(_nav_items) if signed_in else [],
             "unread_notifications": LocalProxy(_unread_count) if g.get("membership") else 0,
             "current_locale": _select_locale(),
         }

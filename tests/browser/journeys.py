@@ -109,8 +109,14 @@ def register_resource(page, *, name, description, need, scope, staff_scope, dire
     if min_age is not None:
         page.get_by_label("최소 나이").fill(str(min_age))
     areas = page.get_by_role("group", name="서비스 지역")
-    tick(areas.get_by_label("제주시", exact=True))
-    tick(areas.get_by_label("서귀포시", exact=True))
+    municipality = areas.get_by_label("지역 더 고르기: 시군구")
+    municipality.select_option(label="제주특별자치도 제주시")
+    expect(page.get_by_role("status").filter(has_text="제주시의 지역")).to_be_attached()  # the list is fetched
+    tick(areas.get_by_label("제주시 전체", exact=True))
+    municipality.select_option(label="제주특별자치도 서귀포시")  # fetches its areas, keeps the ticked ones
+    expect(page.get_by_role("status").filter(has_text="서귀포시의 지역")).to_be_attached()
+    tick(areas.get_by_label("서귀포시 전체", exact=True))
+    expect(areas.get_by_label("제주시 전체", exact=True)).to_be_checked()  # kept, ticked
     page.get_by_label("신청 방법").fill("대표 전화로 신청하시면 담당자가 방문 일정을 잡아 드립니다.")
     page.get_by_label("비용").fill("무료")
     page.get_by_label("대표 전화").fill(public_phone)
@@ -150,7 +156,7 @@ def register_client(page, *, name, birth_date, dong, sex="여", rrn=None) -> Non
     page.get_by_label("이름").fill(name)
     page.get_by_label("생년월일").fill(birth_date)
     tick(page.get_by_role("group", name="성별").get_by_label(sex, exact=True))
-    page.get_by_label("읍면동").select_option(label=dong)
+    page.get_by_label("읍면동", exact=True).select_option(label=dong)
     if rrn is not None:
         page.get_by_label("주민등록번호").fill(rrn)
     page.get_by_role("button", name="등록", exact=True).click()

@@ -88,7 +88,15 @@ def test_case_collaboration_between_welfare_centre_and_dong_centre(page, sign_in
     page.get_by_label("생년월일").fill(BIRTH_DATE)
     _tick(page.get_by_role("group", name="성별").get_by_label("여", exact=True))
     page.get_by_label("주민등록번호").fill(RRN)
-    page.get_by_label("읍면동").select_option(label="한림읍")
+    # the dong list holds one municipality's dongs (the centre's own, 제주시); another's are fetched
+    dong = page.get_by_label("읍면동", exact=True)
+    expect(dong.get_by_role("option", name="애월읍")).to_be_attached()
+    page.get_by_label("시군구", exact=True).select_option(label="제주특별자치도 서귀포시")
+    expect(page.get_by_role("status").filter(has_text="서귀포시의 읍면동 1곳을 불러왔습니다.")).to_be_attached()
+    expect(dong.get_by_role("option", name="남원읍")).to_be_attached()
+    expect(dong.get_by_role("option", name="애월읍")).not_to_be_attached()
+    page.get_by_label("시군구", exact=True).select_option(label="제주특별자치도 제주시")
+    dong.select_option(label="한림읍")
     page.get_by_role("button", name="등록", exact=True).click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text(CLIENT_NAME)

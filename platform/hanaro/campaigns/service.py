@@ -128,11 +128,15 @@ def invited_to_any() -> bool:
     from flask import g
 
     if "campaigns_invited" not in g:
-        g.campaigns_invited = db.session.scalar(
-            select(Invitation.id).join(Campaign, Campaign.id == Invitation.campaign_id)
-            .where(Invitation.nominator_tenant_id == context.current_tenant_id(),
-                   Campaign.status != CampaignStatus.PREPARATION.value).limit(1)) is not None
+        g.campaigns_invited = db.session.scalar(select(invited_to_any_clause())) is True
     return g.campaigns_invited
+
+
+def invited_to_any_clause():
+    """``invited_to_any`` as an EXISTS (the header asks it together with the other menu questions)."""
+    return (select(Invitation.id).join(Campaign, Campaign.id == Invitation.campaign_id)
+            .where(Invitation.nominator_tenant_id == context.current_tenant_id(),
+                   Campaign.status != CampaignStatus.PREPARATION.value).exists())
 
 
 def nominations_of_client(client: Client) -> list[Nomination]:

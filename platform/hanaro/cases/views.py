@@ -13,19 +13,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
-from sqlalchemy import select
 
 from ..audit.models import AccessAction
 from ..audit.service import record as record_access
 from ..clients import service as clients
 from ..core import clock, idempotency
 from ..core.access import tenant_member
-from ..core.db import db
 from ..core.web import fragment_target
 from ..core.forms import parse_filters, parse_form
 from ..core.rules import RuleViolation
 from ..tenancy import service as tenancy
-from ..tenancy.models import Region, RegionLevel, Role
+from ..tenancy.models import RecordKind, Role
 from . import deadlines, service
 from .models import (
     CASE_STATUS_LABELS,
@@ -126,17 +124,18 @@ def _labels() -> dict:
     }
 
 
-def _dong_options() -> list[tuple[str, str]]:
-    regions = db.session.scalars(select(Region).where(Region.level == RegionLevel.DONG).order_by(Region.name))
-    return [(r.code, r.name) for r in regions]
-
-
 def _worker_options() -> list[tuple[str, str]]:
     return service.case_workers()
 
 
-def _tenant_options(exclude_id: int | None = None) -> list[tuple[str, str]]:
-    return [(t.code, t.name) for t in tenancy.all_tenants() if t.id != exclude_id and t.active]
+def _provider_options(case, chosen_code: str | None) -> list[tuple[str, str]]:
+    """The case team, and the provider chosen by a search if the form comes back; other tenants
+    are searched for (forms.tenant_select), not listed."""
+    tenants = [t for t in service.team_tenants(case) if t.active]
+    chosen = tenancy.tenant_by_code(chosen_code) if chosen_code else None
+    if chosen is not None and chosen.active and chosen not in tenants:
+        tenants.append(chosen)
+    return [(t.code, t.name) for t in tenants]
 
 
 # -- the case page ----------------------------------------------------------------------------------------
@@ -146,8 +145,12 @@ def _tab_data(case, tab: str, access: CaseAccess, **extra) -> dict:
         data = {"team": service.team_of(case), "milestones": service.schedule(case),
                 "transitions": service.allowed_transitions(case) if access.can_manage else ()}
         if access.can_manage:
-            data.update(worker_options=_worker_options(), dong_options=_dong_options(),
-                        invite_options=_tenant_options(exclude_id=case.tenant_id))
+            # Only partners whose agreement allows a team invitation: not every tenant of the country.
+            invite = tenancy.partners_sharing(RecordKind.CLIENT.value, RecordKind.CASE.value)
+            data.update(worker_options=_worker_options(),
+                        dong_choice=tenancy.dong_choice(extra.get("dong_value", case.dong_code),
+                                                        g.active_tenant.region_code),
+                        invite_options=[(t.code, t.name) for t in invite])
         return data
     if tab == "assessment":
         shown = extra.get("shown") or service.latest_assessment(case)
@@ -160,7 +163,7 @@ def _tab_data(case, tab: str, access: CaseAccess, **extra) -> dict:
             data.update(domain_options=[(d.code, d.name) for d in service.need_domains()],
                         goal_options=[(goal.public_id, f"{goal.domain.name}: {goal.goal[:60]}") for goal in goals
                                       if goal.status.value == "active"],
-                        provider_options=_tenant_options())
+                        provider_options=_provider_options(case, extra.get("provider_value")))
         return data
     if tab == "notes":
         return {"notes": service.notes_of(case)}
@@ -174,6 +177,15 @@ def _tab_data(case, tab: str, access: CaseAccess, **extra) -> dict:
         return {"entries": service.timeline(case, kind), "kind": kind or "",
                 "kind_options": list(service.TIMELINE_CATEGORIES.items())}
     raise ValueError(tab)
+
+
+def _posted_values(failed: str | None, form) -> dict:
+    """What a form that came back chose among options the page does not list by default."""
+    if failed == "details":
+        return {"dong_value": form.get("dong_code")}
+    if failed == "service":
+        return {"provider_value": form.get("provider_tenant")}
+    return {}
 
 
 def _render_case(case, tab: str, status: int = 200, failed: str | None = None, errors: dict | None = None,
@@ -194,7 +206,8 @@ def _render_case(case, tab: str, status: int = 200, failed: str | None = None, e
         "errors": errors or {},
         "form": form if form is not None else {},
         **_labels(),
-        **_tab_data(case, tab, access, **extra),
+        **_tab_data(case, tab, access, **extra,
+                    **_posted_values(failed, form)),
     }
     target = fragment_target()
     if target == "timeline-list" and tab == "timeline":
@@ -261,7 +274,7 @@ def timeline(public_id):
 
 # -- opening a case ---------------------------------------------------------------------------------------
 
-def _open_form_context(client):
+def _open_form_context(client, form):
     return {
         "client": client,
         "client_options": [] if client else [
@@ -270,7 +283,7 @@ def _open_form_context(client):
         "case_type_options": [(t.code, t.name) for t in service.case_types()],
         "worker_options": _worker_options(),
         "risk_options": [(r.value, label) for r, label in RISK_LABELS.items()],
-        "dong_options": _dong_options(),
+        "dong_choice": tenancy.dong_choice(form.get("dong_code"), g.active_tenant.region_code),
     }
 
 
@@ -284,7 +297,7 @@ def open_case():
         form = {"client": client.public_id if client else "", "risk_level": "medium",
                 "received_on": clock.today().isoformat(), "dong_code": client.dong_code if client else "",
                 "lead_worker": current_user.public_id}
-        return render_template("cases/new.html", form=form, errors={}, **_open_form_context(client))
+        return render_template("cases/new.html", form=form, errors={}, **_open_form_context(client, form))
     previous = idempotency.previous_result()
     if previous:
         return redirect(previous, code=303)
@@ -298,7 +311,8 @@ def open_case():
         except RuleViolation as violation:
             errors = violation.as_errors()
     if errors:
-        return render_template("cases/new.html", form=request.form, errors=errors, **_open_form_context(client)), 422
+        return render_template("cases/new.html", form=request.form, errors=errors,
+                               **_open_form_context(client, request.form)), 422
     target = url_for("cases.case", public_id=opened.public_id)
     idempotency.record_result(target)
     record_access(client, AccessAction.CHANGE, what="case")

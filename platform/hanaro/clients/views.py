@@ -4,19 +4,17 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..audit.models import AccessAction
 from ..audit.service import record as record_access
 from ..core import idempotency
 from ..core.access import tenant_member
-from ..core.db import db
 from ..core.forms import parse_form
 from ..core.paging import paging
 from ..core.rules import RuleViolation
 from ..core.web import fragment_target
 from ..tenancy import service as tenancy
-from ..tenancy.models import Region, RegionLevel, Role
+from ..tenancy.models import Role
 from . import service
 from .models import (
     CONSENT_PURPOSE_LABELS,
@@ -34,18 +32,18 @@ bp = Blueprint("clients", __name__, url_prefix="/clients")
 STAFF = (Role.CASE_MANAGER, Role.REFERRAL_COORDINATOR, Role.TENANT_ADMIN)
 
 
-def _dong_options():
-    dongs = db.session.scalars(select(Region).where(Region.level == RegionLevel.DONG).order_by(Region.name))
-    return [(r.code, r.name) for r in dongs]
-
-
 def _form_options():
     return {
         "sex_options": [(k.value, label) for k, label in SEX_LABELS.items()],
         "relationship_options": [(k.value, label) for k, label in RELATIONSHIP_LABELS.items()],
-        "dong_options": _dong_options(),
         "household_options": [(h.public_id, h.name) for h in service.households_of_active_tenant()],
     }
+
+
+def _fields_options(form) -> dict:
+    """The options of the register and edit forms (clients/_fields.html)."""
+    return {**_form_options(),
+            "dong_choice": tenancy.dong_choice(form.get("dong_code"), g.active_tenant.region_code)}
 
 
 # -- list and search ---------------------------------------------------------------------------
@@ -73,19 +71,20 @@ def index():
 @tenant_member(*STAFF)
 def register():
     if request.method == "GET":
-        return render_template("clients/new.html", form={}, errors={}, **_form_options())
+        return render_template("clients/new.html", form={}, errors={}, **_fields_options({}))
     previous = idempotency.previous_result()
     if previous:
         return redirect(previous, code=303)
     data, errors = parse_form(ClientForm())
     if errors:
-        return render_template("clients/new.html", form=request.form, errors=errors, **_form_options()), 422
+        return render_template("clients/new.html", form=request.form, errors=errors, **_fields_options(request.form)), 422
     try:
         if not idempotency.claim():
             return redirect(url_for("clients.index"), code=303)
         client, existed = service.register_client({**data, "new_household": not data.get("household")}, current_user)
     except RuleViolation as violation:
-        return render_template("clients/new.html", form=request.form, errors=violation.as_errors(), **_form_options()), 422
+        return render_template("clients/new.html", form=request.form, errors=violation.as_errors(),
+                               **_fields_options(request.form)), 422
     target = url_for("clients.show", public_id=client.public_id)
     idempotency.record_result(target)
     if existed:
@@ -133,7 +132,7 @@ def edit(public_id):
         record_access(client, AccessAction.VIEW, what="client")
         form = {"name": client.name, "phone": client.phone or "", "address": client.address or "",
                 "dong_code": client.dong_code or ""}
-        return render_template("clients/edit.html", client=client, form=form, errors={}, **_form_options())
+        return render_template("clients/edit.html", client=client, form=form, errors={}, **_fields_options(form))
     data, errors = parse_form(ClientEditForm())
     if not errors:
         try:
@@ -141,7 +140,8 @@ def edit(public_id):
         except RuleViolation as violation:
             errors = violation.as_errors()
     if errors:
-        return render_template("clients/edit.html", client=client, form=request.form, errors=errors, **_form_options()), 422
+        return render_template("clients/edit.html", client=client, form=request.form, errors=errors,
+                               **_fields_options(request.form)), 422
     record_access(client, AccessAction.CHANGE, what="client")
     flash(_("대상자 정보를 저장했습니다."), "success")
     return redirect(url_for("clients.show", public_id=public_id), code=303)

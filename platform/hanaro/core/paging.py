@@ -96,6 +96,18 @@ def capped_count(statement, cap: int | None = None) -> Count:
     return Count(min(counted, cap), counted > cap)
 
 
+def capped_count_column(statement, cap: int | None = None):
+    """:func:`capped_count` as a scalar subquery, to ask it in the same statement as other
+    questions; read the result with :func:`as_count`."""
+    cap = cap or COUNT_CAP
+    return select(func.count()).select_from(statement.order_by(None).limit(cap + 1).subquery()).scalar_subquery()
+
+
+def as_count(counted: int | None, cap: int | None = None) -> Count:
+    cap, counted = cap or COUNT_CAP, counted or 0
+    return Count(min(counted, cap), counted > cap)
+
+
 def capped_counts(statement, criteria: dict, cap: int | None = None) -> dict:
     """{key: Count} of the rows of ``statement`` that meet each ``criteria[key]``, in one
     statement: a capped count per key (each reads at most ``cap + 1`` rows, through an index

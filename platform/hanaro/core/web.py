@@ -40,17 +40,16 @@ def activate_tenant_for_request():
         g.tenancy_token = tenancy_context.activate(None)
         return
     user_session = g.user_session
+    # Act as the user first: their memberships are read under the same context (no extra switch).
+    g.tenancy_token = tenancy_context.activate(tenancy_context.TenancyContext(tenant_id=None, user_id=current_user.id))
     g.memberships, g.invitations = tenancy.memberships_and_invitations_of(current_user)
     membership = tenancy.pick_membership(g.memberships, user_session.active_tenant_id)
     if membership is None and user_session.active_tenant_id is not None:
         user_session.active_tenant_id = None  # membership ended since: fall back to none
     g.membership = membership
     g.active_tenant = membership.tenant if membership else None
-    g.tenancy_token = tenancy_context.activate(
-        tenancy_context.TenancyContext(
-            tenant_id=membership.tenant_id if membership else None, user_id=current_user.id
-        )
-    )
+    tenancy_context.activate(tenancy_context.TenancyContext(
+        tenant_id=membership.tenant_id if membership else None, user_id=current_user.id))
 
 
 def finish_request(response):

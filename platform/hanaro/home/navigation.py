@@ -1,9 +1,14 @@
 """The main menu, by what the signed-in user may do in the active tenant."""
 from __future__ import annotations
 
+from flask import g
 from flask_babel import lazy_gettext as _l, pgettext
+from sqlalchemy import select
 
 from ..campaigns import service as campaigns
+from ..core.db import db
+from ..core.paging import as_count, capped_count_column
+from ..notifications import service as notifications
 from ..oversight import service as oversight
 from ..pilots import service as pilots
 from ..tenancy.models import Role
@@ -39,3 +44,18 @@ def nav_items_for(user, membership) -> list[tuple[str, str]]:
         items.append(("tenancy.operator_tenants", str(_l("기관 관리(운영자)"))))
         items.append(("notifications.operator_failed", str(_l("발송 실패(운영자)"))))
     return items
+
+
+def ask_header_questions(user) -> None:
+    """What every full page's header asks about the active tenant — the 자원배분 and 시범사업 menu
+    items and the unread count — in one statement instead of three. The answers land where
+    ``campaigns.invited_to_any``, ``pilots.shows_menu`` and the layout's unread count keep them
+    for the request."""
+    if "unread_notifications" in g:
+        return
+    invited, pilots_menu, unread = db.session.execute(select(
+        campaigns.invited_to_any_clause(), pilots.menu_clause(),
+        capped_count_column(notifications.unread_of(user.id), notifications.UNREAD_CAP))).one()
+    g.setdefault("campaigns_invited", invited is True)
+    g.setdefault("pilots_in_menu", pilots_menu is True)
+    g.unread_notifications = as_count(unread, notifications.UNREAD_CAP)

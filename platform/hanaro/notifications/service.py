@@ -105,13 +105,18 @@ def unread_count(user_id: int) -> Count:
     ``ix_notifications_unread`` (tenant, recipient): the tenant's notices to everyone and those to
     this user, each read no further than the cap (an ``OR`` of the two would read every unread
     notice of the tenant's other users as well)."""
+    return capped_count(unread_of(user_id), UNREAD_CAP)
+
+
+def unread_of(user_id: int):
+    """The select ``unread_count`` counts (``capped_count_column`` folds it into another query)."""
     unread = select(Notification.id).where(Notification.tenant_id == context.current_tenant_id(),
                                            Notification.read_at.is_(None))
     to_everyone = unread.where(Notification.recipient_user_id.is_(None)).limit(UNREAD_CAP + 1)
     to_me = unread.where(Notification.recipient_user_id == user_id).limit(UNREAD_CAP + 1)
     # Each limited part read from its own subquery: SQLite refuses a LIMIT inside a compound select.
     parts = [select(part.c.id) for part in (to_everyone.subquery(), to_me.subquery())]
-    return capped_count(union_all(*parts), UNREAD_CAP)
+    return union_all(*parts)
 
 
 def mark_all_read(user_id: int) -> int:

@@ -26,7 +26,7 @@ def is_enabled(key: str, tenant_id: int | None) -> bool:
 
 
 def _decide(key: str, tenant_id: int | None) -> bool:
-    switch = db.session.scalar(select(FeatureSwitch).where(FeatureSwitch.key == key))
+    switch = _switches().get(key)
     if switch is None:
         return FEATURES.get(key, (None, False))[1]
     if switch.state is SwitchState.EVERYONE:
@@ -34,6 +34,15 @@ def _decide(key: str, tenant_id: int | None) -> bool:
     if switch.state is SwitchState.OFF or tenant_id is None or switch.workspace_id is None:
         return False
     return takes_part(tenant_id, switch.workspace_id)
+
+
+def _switches() -> dict[str, FeatureSwitch]:
+    """Every switch row (one per capability), read once per request: a page asks about several."""
+    if not has_request_context():
+        return {switch.key: switch for switch in db.session.scalars(select(FeatureSwitch))}
+    if "feature_switch_rows" not in g:
+        g.feature_switch_rows = {switch.key: switch for switch in db.session.scalars(select(FeatureSwitch))}
+    return g.feature_switch_rows
 
 
 def takes_part(tenant_id: int, workspace_id: int) -> bool:

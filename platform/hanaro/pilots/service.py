@@ -94,8 +94,13 @@ def shows_menu() -> bool:
     """Does the active tenant run or take part in a workspace? Asked once per request (the menu)."""
     if "pilots_in_menu" not in g:
         g.pilots_in_menu = context.current_tenant_id() is not None and db.session.scalar(
-            select(Workspace.id).limit(1)) is not None
+            select(menu_clause())) is True
     return g.pilots_in_menu
+
+
+def menu_clause():
+    """``shows_menu`` as an EXISTS, for a tenant (the header asks it with the other menu questions)."""
+    return select(Workspace.id).exists()
 
 
 def planners(workspace: Workspace) -> list[VillagePlanner]:
@@ -263,4 +268,5 @@ def set_switch(workspace: Workspace, key: str, state: SwitchState, actor) -> Fea
 def _forget_decisions() -> None:
     """Feature decisions are cached per request: drop them once participation or a switch changes."""
     g.pop("feature_switches", None)
+    g.pop("feature_switch_rows", None)
     g.pop("pilots_in_menu", None)

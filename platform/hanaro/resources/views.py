@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -19,7 +19,7 @@ from ..core.forms import parse_form
 from ..core.rules import RuleViolation
 from ..core.web import fragment_target
 from ..tenancy import service as tenancy
-from ..tenancy.models import TENANT_KIND_LABELS, Region, RegionLevel, Role, TenantKind
+from ..tenancy.models import TENANT_KIND_LABELS, RegionLevel, Role, TenantKind
 from . import search, service
 from .models import CAPACITY_LABELS, SCOPE_LABELS, WAIT_LABELS, ResourceKind
 from .schemas import WEEKDAYS, ResourceEditForm, ResourceForm, ScopeForm, SearchArgs
@@ -49,13 +49,6 @@ def _need_domain_options():
     return [(d.code, d.name) for d in db.session.scalars(select(NeedDomain).order_by(NeedDomain.sort_order))]
 
 
-def _area_options():
-    regions = db.session.scalars(
-        select(Region).where(Region.level.in_((RegionLevel.MUNICIPALITY, RegionLevel.DONG))).order_by(Region.code)
-    )
-    return [(r.code, r.name) for r in regions]
-
-
 def _labels():
     return {
         "scope_labels": SCOPE_LABELS, "capacity_labels": CAPACITY_LABELS, "wait_labels": WAIT_LABELS,
@@ -64,10 +57,10 @@ def _labels():
     }
 
 
-def _form_options():
+def _form_options(form):
     return {
         "need_domain_options": _need_domain_options(),
-        "area_options": _area_options(),
+        "area_choice": tenancy.area_choice(form.getlist("service_area_codes"), g.active_tenant.region_code),
         "kind_options": [(k.value, label) for k, label in KIND_LABELS.items()],
         "capacity_options": [(k.value, label) for k, label in CAPACITY_LABELS.items()],
         "wait_options": [(k.value, label) for k, label in WAIT_LABELS.items()],
@@ -211,7 +204,7 @@ def _filters_from(data, area: _SearchArea):
 def register():
     if request.method == "GET":
         form = MultiDict({"kind": "service", "capacity": "available", "scope": "private", "staff_scope": "private"})
-        return render_template("resources/new.html", form=form, errors={}, **_form_options())
+        return render_template("resources/new.html", form=form, errors={}, **_form_options(form))
     previous = idempotency.previous_result()
     if previous:
         return redirect(previous, code=303)
@@ -226,7 +219,7 @@ def register():
         except RuleViolation as violation:
             errors = violation.as_errors()
     if errors:
-        return render_template("resources/new.html", form=request.form, errors=errors, **_form_options()), 422
+        return render_template("resources/new.html", form=request.form, errors=errors, **_form_options(request.form)), 422
     target = url_for("resources.show", public_id=resource.public_id)
     idempotency.record_result(target)
     flash(_("자원을 등록했습니다."), "success")
@@ -238,7 +231,7 @@ def _unknown_choices(data) -> dict:
     errors = {}
     if set(data["need_domains"]) - {code for code, _name in _need_domain_options()}:
         errors["need_domains"] = [_("목록에 있는 욕구 영역을 고르세요.")]
-    if set(data["service_area_codes"]) - {code for code, _name in _area_options()}:
+    if set(data["service_area_codes"]) - tenancy.known_areas(data["service_area_codes"]):
         errors["service_area_codes"] = [_("목록에 있는 지역을 고르세요.")]
     return errors
 
@@ -311,8 +304,8 @@ def _change_value_labeller(domains: dict, areas: dict):
 def edit(public_id):
     resource = service.own_resource_or_404(public_id)
     if request.method == "GET":
-        return render_template("resources/edit.html", resource=resource, form=_form_from(resource), errors={},
-                               **_form_options())
+        form = _form_from(resource)
+        return render_template("resources/edit.html", resource=resource, form=form, errors={}, **_form_options(form))
     data, errors = parse_form(ResourceEditForm())
     if not errors:
         errors = _unknown_choices(data)
@@ -323,7 +316,7 @@ def edit(public_id):
             errors = violation.as_errors()
     if errors:
         return render_template("resources/edit.html", resource=resource, form=request.form, errors=errors,
-                               **_form_options()), 422
+                               **_form_options(request.form)), 422
     flash(_("자원 정보를 저장했습니다.") if changes else _("바뀐 내용이 없어 확인 날짜만 새로 기록했습니다."), "success")
     return redirect(url_for("resources.show", public_id=public_id), code=303)
 

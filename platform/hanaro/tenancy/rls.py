@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from . import context, policy
@@ -26,21 +27,39 @@ def _as_setting(value) -> str:
     return "" if value is None else str(value)
 
 
+# What a connection's current transaction has been given: (transaction, (tenant, user)). Only
+# a change costs a round trip (a request changes the context three times, mostly to the same).
+APPLIED = "hanaro_rls_applied"
+EMPTY = ("", "")
+
+
 def apply_context(connection, ctx) -> None:
     if connection.dialect.name != "postgresql":
         return
-    connection.execute(
-        SET_CONTEXT,
-        {
-            "tenant_id": _as_setting(ctx.tenant_id if ctx else None),
-            "user_id": _as_setting(ctx.user_id if ctx else None),
-        },
-    )
+    wanted = (_as_setting(ctx.tenant_id if ctx else None), _as_setting(ctx.user_id if ctx else None))
+    transaction = connection.get_transaction()
+    applied = connection.info.get(APPLIED)
+    if applied is not None and applied[0] is transaction and applied[1] == wanted:
+        return
+    connection.execute(SET_CONTEXT, {"tenant_id": wanted[0], "user_id": wanted[1]})
+    connection.info[APPLIED] = (transaction, wanted)
 
 
 @event.listens_for(Session, "after_begin")
 def _set_context_on_begin(session, transaction, connection):
+    # The settings are transaction-local (set_config(..., true)), so a new database transaction
+    # starts with both empty: with no context there is nothing to send. A session joining a
+    # transaction already under way (a savepoint) keeps what that transaction was given.
+    applied = connection.info.get(APPLIED)
+    if applied is None or applied[0] is not connection.get_transaction():
+        connection.info[APPLIED] = (connection.get_transaction(), EMPTY)
     apply_context(connection, context.current())
+
+
+@event.listens_for(Engine, "rollback_savepoint")
+def _forget_on_savepoint_rollback(connection, name, context_):
+    # Rolling back to a savepoint undoes a set_config made after it: send the next one again.
+    connection.info[APPLIED] = (connection.get_transaction(), None)
 
 
 def reapply_to_session(scoped) -> None:
@@ -56,10 +75,11 @@ def reapply_to_session(scoped) -> None:
 
 
 def _connections(session):
+    """The transaction's connections, each once (it lists a connection under its engine too)."""
     transaction = session.get_transaction()
     if transaction is None:
         return []
-    return [conn for conn, *_ in transaction._connections.values()]
+    return list({id(conn): conn for conn, *_ in transaction._connections.values()}.values())
 
 
 # -- migrations ------------------------------------------------------------------------------

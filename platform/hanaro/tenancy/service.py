@@ -1,12 +1,13 @@
 """Rules for tenants, memberships, roles and sharing agreements. Callers commit."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from flask import abort
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from ..core import clock
 from ..core.db import db, utcnow
@@ -378,10 +379,30 @@ def agreement_covers(other_tenant_id: int, *record_kinds: str, day: date | None 
     )
 
 
+def partners_sharing(*record_kinds: str, day: date | None = None) -> list[Tenant]:
+    """Active partners with an accepted agreement in force that covers every one of ``record_kinds``
+    (see :func:`agreement_covers`), by name: the only tenants worth offering for such sharing."""
+    day = day or clock.today()
+    tenant_id = context.current_tenant_id()
+    partners = {agreement.other_party(tenant_id) for agreement in agreements_of_active_tenant()
+                if agreement.is_active_on(day) and set(record_kinds) <= set(agreement.record_kinds)}
+    return sorted((t for t in partners if t.active and t.id != tenant_id), key=lambda t: (t.name, t.id))
+
+
 # -- tenants (global) ----------------------------------------------------------------------------
 
 def all_tenants() -> list[Tenant]:
     return list(db.session.scalars(select(Tenant).order_by(Tenant.name)))
+
+
+def find_tenants(text: str, limit: int = 30) -> list[Tenant]:
+    """Active tenants whose name contains ``text``, by name: a form searches them instead of
+    listing every tenant of the country."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    return list(db.session.scalars(select(Tenant).where(Tenant.active.is_(True), Tenant.name.contains(text, autoescape=True))
+                                   .order_by(Tenant.name, Tenant.id).limit(limit)))
 
 
 def tenant_by_code(code: str) -> Tenant | None:
@@ -415,6 +436,105 @@ def regions_at(level: RegionLevel, parent_code: str | None = None) -> list[tuple
     if parent_code is not None:
         statement = statement.where(Region.parent_code == parent_code)
     return [tuple(row) for row in db.session.execute(statement.order_by(Region.code))]
+
+
+@dataclass(frozen=True)
+class DongChoice:
+    """A dong field in two steps: the country's ~230 municipalities (시군구), then the dongs of the
+    chosen one — a form never carries the country's ~3,000 dongs."""
+
+    municipality: str | None
+    municipality_options: list[tuple[str, str]]
+    dong_options: list[tuple[str, str]]
+
+
+def dong_choice(dong_code: str | None, near_region_code: str | None = None) -> DongChoice:
+    """The choice showing ``dong_code``'s municipality, else that of ``near_region_code`` (e.g. the
+    active tenant's region, where most of its clients live), else none yet."""
+    municipality = _municipality_of(dong_code) or _municipality_of(near_region_code)
+    province = aliased(Region)
+    rows = db.session.execute(
+        select(Region.code, Region.name, Region.level, province.name)
+        .outerjoin(province, province.code == Region.parent_code)
+        .where(or_(Region.level == RegionLevel.MUNICIPALITY,
+                   (Region.level == RegionLevel.DONG) & (Region.parent_code == municipality)))
+        .order_by(Region.code)).all()
+    return DongChoice(
+        municipality=municipality,
+        municipality_options=[(code, f"{parent} {name}" if parent else name)
+                              for code, name, level, parent in rows if level is RegionLevel.MUNICIPALITY],
+        dong_options=[(code, name) for code, name, level, _parent in rows if level is RegionLevel.DONG],
+    )
+
+
+@dataclass(frozen=True)
+class AreaChoice:
+    """Service areas (municipalities and dongs) without listing the country's ~3,300: the chosen
+    ones, and one municipality's areas offered to add (another's are fetched on demand)."""
+
+    chosen: list[tuple[str, str]]
+    municipality: str | None
+    municipality_options: list[tuple[str, str]]
+    offered: list[tuple[str, str]]
+
+
+def area_choice(chosen_codes, near_region_code: str | None = None) -> AreaChoice:
+    """The choice with ``chosen_codes`` ticked (unknown ones dropped), offering the areas of the
+    municipality of ``near_region_code`` (e.g. the tenant's region)."""
+    dongs = dong_choice(None, near_region_code)
+    labels = _area_labels(chosen_codes)
+    chosen = [(code, labels[code]) for code in dict.fromkeys(chosen_codes) if code in labels]
+    taken = {code for code, _name in chosen}
+    return AreaChoice(chosen=chosen, municipality=dongs.municipality,
+                      municipality_options=dongs.municipality_options,
+                      offered=[area for area in areas_of(dongs.municipality) if area[0] not in taken])
+
+
+def _area_labels(codes) -> dict[str, str]:
+    """{code: label} of the municipalities ("제주시 전체") and dongs ("제주시 한림읍": many dongs share a
+    name) among ``codes``; other codes are left out."""
+    codes = {c for c in codes if c}
+    if not codes:
+        return {}
+    parent = aliased(Region)
+    rows = db.session.execute(
+        select(Region.code, Region.name, Region.level, parent.name).outerjoin(parent, parent.code == Region.parent_code)
+        .where(Region.code.in_(codes), Region.level.in_((RegionLevel.MUNICIPALITY, RegionLevel.DONG))))
+    return {code: str(_l("%(name)s 전체", name=name)) if level is RegionLevel.MUNICIPALITY else f"{parent_name} {name}"
+            for code, name, level, parent_name in rows}
+
+
+def areas_of(municipality_code: str | None) -> list[tuple[str, str]]:
+    """A municipality as one area (all of it), then its dongs: what an area choice offers."""
+    municipality = region(municipality_code)
+    if municipality is None or municipality.level is not RegionLevel.MUNICIPALITY:
+        return []
+    return [(municipality.code, str(_l("%(name)s 전체", name=municipality.name)))] + dongs_of(municipality.code)
+
+
+def known_areas(codes) -> set[str]:
+    """Which of ``codes`` are municipalities or dongs (what a service area may be)."""
+    codes = {c for c in codes if c}
+    if not codes:
+        return set()
+    return set(db.session.scalars(select(Region.code).where(
+        Region.code.in_(codes), Region.level.in_((RegionLevel.MUNICIPALITY, RegionLevel.DONG)))))
+
+
+def dongs_of(municipality_code: str | None) -> list[tuple[str, str]]:
+    """(code, name) of one municipality's dongs; none for anything that is not a municipality."""
+    if not municipality_code:
+        return []
+    return regions_at(RegionLevel.DONG, municipality_code)
+
+
+def _municipality_of(code: str | None) -> str | None:
+    if not code:
+        return None
+    found = db.session.execute(select(Region.level, Region.parent_code).where(Region.code == code)).first()
+    if found is None or found.level is RegionLevel.PROVINCE:
+        return None
+    return code if found.level is RegionLevel.MUNICIPALITY else found.parent_code
 
 
 def region(code: str | None) -> Region | None:

@@ -1,5 +1,8 @@
-"""Tenant switcher, members and roles, sharing agreements, and the operator's tenant list."""
+"""Tenant switcher, members and roles, sharing agreements, the operator's tenant list, and the
+dong options that dong fields fetch."""
 from __future__ import annotations
+
+import re
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,7 +15,7 @@ from ..core import idempotency
 from ..core.forms import parse_form
 from . import invitations, service
 from .access import partner_of_agreement, proposer_of_agreement
-from .models import AGREEABLE_RECORD_KINDS, RECORD_KIND_LABELS, ROLE_LABELS, TENANT_KIND_LABELS, Region, Role
+from .models import AGREEABLE_RECORD_KINDS, RECORD_KIND_LABELS, ROLE_LABELS, TENANT_KIND_LABELS, Region, RegionLevel, Role
 from .schemas import (
     AddMemberForm,
     AgreementForm,
@@ -50,6 +53,55 @@ def switch_tenant():
     service.remember_tenant(current_user, membership)
     flash(_("작업 기관을 바꿨습니다: %(name)s", name=membership.tenant.name), "success")
     return redirect(url_for("home.index"), code=303)
+
+
+# -- dong options (reference data, the same for every tenant) ----------------------------------
+
+FIELD_ID = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+
+
+def _field_id(key: str, default: str) -> str:
+    """A field's id or name from the query string, as written into the fragment: anything but a
+    plain id (a tampered link) falls back to ``default``."""
+    value = request.args.get(key, "")
+    return value if FIELD_ID.fullmatch(value) else default
+
+
+@bp.get("/regions/dongs")
+@signed_in
+def dong_options():
+    """The dongs of one municipality as the options of the dong select ``target`` (forms.dong_select)."""
+    target = _field_id("target", "dong_code")
+    municipality = service.region(request.args.get("municipality", "")[:10])
+    if municipality is not None and municipality.level is not RegionLevel.MUNICIPALITY:
+        municipality = None
+    return render_template(
+        "tenancy/_dong_options.html", target=target, placeholder=request.args.get("placeholder", "")[:40],
+        dongs=service.dongs_of(municipality.code if municipality else None),
+        municipality_name=municipality.name if municipality else None)
+
+
+@bp.get("/regions/areas")
+@signed_in
+def area_options():
+    """The boxes of the area choice ``target`` (forms.area_checkboxes) once another municipality is
+    picked: those ticked so far (the ``name`` values), then that municipality's areas."""
+    target, name = _field_id("target", "service_area_codes"), _field_id("name", "service_area_codes")
+    choice = service.area_choice(request.args.getlist(name)[:500], request.args.get("area_municipality", "")[:10])
+    municipality = service.region(choice.municipality) if choice.offered else None
+    return render_template("tenancy/_area_options.html", target=target, name=name, chosen=choice.chosen,
+                           offered=choice.offered, municipality_name=municipality.name if municipality else None)
+
+
+@bp.get("/tenants/options")
+@signed_in
+def tenant_options():
+    """Active tenants whose name contains ``q``, as the options of the tenant select ``target``
+    (forms.tenant_select)."""
+    target = _field_id("target", "provider_tenant")
+    query = request.args.get("q", "").strip()[:50]
+    return render_template("tenancy/_tenant_options.html", target=target, query=query,
+                           placeholder=request.args.get("placeholder", "")[:40], tenants=service.find_tenants(query))
 
 
 # -- the signed-in person's invitations ---------------------------------------------------------
