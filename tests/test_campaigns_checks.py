@@ -354,3 +354,15 @@ def test_a_nominations_check_reads_its_own_rows_not_the_campaigns(w, monkeypatch
         flagged = {f.nomination.public_id for f in service.flags_of(campaign) if f.kind is D.DUPLICATE}
     assert len(set(loaded)) == 2  # the nominee and the other nominator's same person; not the six others
     assert last.public_id in flagged and len(flagged) == 2
+
+
+def test_a_nominators_zero_quota_flags_its_nomination_in_the_check_after_it(w):
+    campaign_id = w.campaign(nominators=[(w.a, 0), (w.b, None)])
+    nomination = w.nominate(w.a, campaign_id, w.client(w.a, w.d1, rrn_for(born(1936)))).nomination
+    with w.acting(w.organiser) as _:
+        campaign = service.get_campaign_or_404(campaign_id)
+        nomination_id = db.session.scalar(select(Nomination.id).where(Nomination.public_id == nomination.public_id))
+        service.run_checks_job(campaign.id, nomination_id)
+    with w.acting(w.organiser, commit=False):
+        flags = service.flags_of(service.get_campaign_or_404(campaign_id))
+        assert [(f.kind, f.details) for f in flags] == [(D.OVER_NOMINATOR_QUOTA, {"quota": 0, "rank": 1})]

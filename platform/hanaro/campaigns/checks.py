@@ -119,8 +119,9 @@ def recheck_nominee(campaign: Campaign, nomination_id: int) -> None:
     groups = {nominee.dong_code: _active(campaign.id, Nomination.dong_code == nominee.dong_code)
               } if nominee.dong_code in (campaign.dong_quotas or {}) else {}
     quota = _nominator_quota(campaign.id, nominee.nominator_tenant_id)
-    theirs = _active(campaign.id, Nomination.nominator_tenant_id == nominee.nominator_tenant_id) if quota else []
-    evaluated = {(nominee.id, kind) for kind in (FlagKind.DECEASED, FlagKind.MOVED_OUT, FlagKind.CONCENTRATION)}
+    theirs = (_active(campaign.id, Nomination.nominator_tenant_id == nominee.nominator_tenant_id)
+              if quota is not None else [])
+    evaluated = {(nominee.id, kind) for kind in FlagKind}  # all its own, whatever it was before a resubmit
     evaluated |= {(n, FlagKind.DUPLICATE) for n in sharing}
     evaluated |= {(n.id, FlagKind.OVER_DONG_QUOTA) for group in groups.values() for n in group}
     evaluated |= {(n.id, FlagKind.OVER_NOMINATOR_QUOTA) for n in theirs}
@@ -129,7 +130,7 @@ def recheck_nominee(campaign: Campaign, nomination_id: int) -> None:
     found.update(_registry_flags(campaign, [nominee], registry))
     found.update(_concentration(campaign, nominee.id))
     found.update(_dong_quota_flags(campaign, groups))
-    found.update(_nominator_quota_flags({nominee.nominator_tenant_id: quota} if quota else {}, theirs))
+    found.update(_nominator_quota_flags({nominee.nominator_tenant_id: quota} if quota is not None else {}, theirs))
     active = {nominee.id: nominee, **{n.id: n for group in groups.values() for n in group}, **{n.id: n for n in theirs}}
     active.update({n.id: n for n in db.session.scalars(select(Nomination).where(
         Nomination.id.in_(sorted(sharing - set(active)))))})
