@@ -5,8 +5,12 @@ delivered by 1 and 2 `flask worker` processes).
 
 Writes change the database, so everything runs on a copy: ``CREATE DATABASE <copy> TEMPLATE
 <database>`` (the template must have no connections; retried while busy), upgraded to this code's
-migrations, dropped at the end unless ``--keep``. The app connects as the app role (RLS on), like
-the app would; a superuser connection only picks subjects and counts results, never measures.
+migrations, dropped at the end unless ``--keep``: every run starts from the same rows, and with the
+same ``--seed`` picks the same subjects. Subjects are the set's own rows (scripts/scale-seed's sets,
+whose manifest var/scale/<database>.json names roles and sizes): open cases with their lead workers,
+their clients, the partner tenants they referred to before, clients of invited tenants for the open
+campaigns. The app connects as the app role (RLS on), like the app would; a superuser connection
+only picks subjects and counts results, never measures.
 
     scripts/bench --writes [--database hanaro_scale_10k] [--notifications 10000] [--ops 200]
                            [--only referrals,cases,assessments,nominations,pipeline] [--write-docs]
@@ -140,6 +144,22 @@ def other_tenants(engine) -> list[int]:
     return [r[0] for r in rows(engine, "select id from tenants where active order by id")]
 
 
+def partners(engine) -> dict[int, list[int]]:
+    """Each tenant's partners: the active tenants it has sent referrals to before."""
+    found: dict[int, list[int]] = {}
+    for sender, receiver in rows(engine, """
+            select distinct r.tenant_id, r.receiver_tenant_id from referrals r
+            join tenants t on t.id = r.receiver_tenant_id and t.active
+            where r.receiver_tenant_id <> r.tenant_id order by 1, 2"""):
+        found.setdefault(sender, []).append(receiver)
+    return found
+
+
+def receiver_for(tenant_id: int, partners_of: dict[int, list[int]], tenants: list[int], rng: random.Random) -> int:
+    """A partner of ``tenant_id`` when it has any, as real referrals go; any other tenant otherwise."""
+    return rng.choice(partners_of.get(tenant_id) or [t for t in tenants if t != tenant_id])
+
+
 # -- preparing the work of each scenario (through the services, not timed) ---------------------------------
 
 def prepare(app, scenario: str, count: int, rng: random.Random, engine) -> list[dict]:
@@ -149,7 +169,8 @@ def prepare(app, scenario: str, count: int, rng: random.Random, engine) -> list[
 
 
 def prepare_referrals(count: int, rng: random.Random, engine) -> list[dict]:
-    """Drafts ready to send: an open case's client, a consent covering the receiver, a draft."""
+    """Drafts ready to send: an open case's client, a partner tenant as the receiver, a consent
+    covering it, a draft."""
     from hanaro.accounts.models import User
     from hanaro.cases.models import Case
     from hanaro.clients import service as clients
@@ -159,9 +180,9 @@ def prepare_referrals(count: int, rng: random.Random, engine) -> list[dict]:
     from hanaro.tenancy.context import acting_as
     from hanaro.tenancy.models import Tenant
 
-    tenants, items = other_tenants(engine), []
+    tenants, partners_of, items = other_tenants(engine), partners(engine), []
     for tenant_id, user_id, case_id, client_id in open_cases(engine, count, rng):
-        receiver_id = rng.choice([t for t in tenants if t != tenant_id])
+        receiver_id = receiver_for(tenant_id, partners_of, tenants, rng)
         with acting_as(tenant_id, user_id):
             user, client = db.session.get(User, user_id), db.session.get(Client, client_id)
             receiver = db.session.get(Tenant, receiver_id)
@@ -220,6 +241,9 @@ def prepare_nominations(count: int, rng: random.Random, engine) -> list[dict]:
         join clients cl on cl.tenant_id = i.nominator_tenant_id and cl.vital_status = 'alive'
         where c.status = 'open' and current_date between c.opens_on and c.closes_on
           and not exists (select 1 from campaign_nominations n where n.campaign_id = c.id and n.client_id = cl.id)
+          and not exists (select 1 from campaign_nominations n where n.campaign_id = c.id
+                          and n.nominator_tenant_id = i.nominator_tenant_id and n.household_id = cl.household_id
+                          and n.status in ('submitted', 'accepted'))
         order by cl.id desc limit :limit""", limit=count * 20)
     rng.shuffle(found)
     items, households = [], set()
@@ -313,6 +337,38 @@ OPERATIONS = {"referrals": send_referral, "cases": open_case, "assessments": sav
               "nominations": nominate}
 
 
+class RoundTrips:
+    """What the measured operations sent: SQL statements (every one PostgreSQL parses, the tenant's
+    set_config and savepoints included; commits not) and Redis round trips (a pipeline is one)."""
+
+    def __init__(self):
+        self.statements = 0
+        self.redis = 0
+        self.counting = False
+
+    def install(self, engine) -> None:
+        from redis.connection import Connection
+        from sqlalchemy import event
+
+        event.listen(engine, "before_cursor_execute", self._statement)
+        send = Connection.send_packed_command
+
+        def counted(connection, *args, **kwargs):
+            if self.counting:
+                self.redis += 1
+            return send(connection, *args, **kwargs)
+
+        Connection.send_packed_command = counted
+
+    def _statement(self, *args) -> None:
+        if self.counting:
+            self.statements += 1
+
+
+def per_op(total: int, ops: int) -> float | None:
+    return total / ops if ops else None
+
+
 def child(scenario: str) -> None:
     """A measuring process: reads its items, warms up on the first few, says "ready", waits for
     "go", runs the rest and prints its timings as JSON."""
@@ -321,13 +377,17 @@ def child(scenario: str) -> None:
     items = json.loads(sys.stdin.readline())
     app = create_app()
     with app.app_context():
-        run = operation(scenario)
+        from hanaro.core.db import db
+
+        run, trips = operation(scenario), RoundTrips()
+        trips.install(db.engine)
         warm, measured = items[:3], items[3:]
         for item in warm:
             run(item)
         print("ready", flush=True)
         sys.stdin.readline()
         latencies, errors, started = [], 0, time.time()
+        trips.counting = True
         for item in measured:
             began = time.perf_counter()
             try:
@@ -340,8 +400,9 @@ def child(scenario: str) -> None:
                 db.session.rollback()
                 continue
             latencies.append(time.perf_counter() - began)
-        print(json.dumps({"started": started, "ended": time.time(), "latencies": latencies, "errors": errors}),
-              flush=True)
+        ended, trips.counting = time.time(), False
+        print(json.dumps({"started": started, "ended": ended, "latencies": latencies, "errors": errors,
+                          "ops": len(measured), "statements": trips.statements, "redis": trips.redis}), flush=True)
 
 
 def measure(args, env: dict, scenario: str, batches: list[list[dict]]) -> dict:
@@ -359,12 +420,20 @@ def measure(args, env: dict, scenario: str, batches: list[list[dict]]) -> dict:
     results = [json.loads(process.stdout.readline()) for process in processes]
     for process in processes:
         process.wait()
+    return summarise(results, load=os.getloadavg()[0])
+
+
+def summarise(results: list[dict], load: float | None = None) -> dict:
+    """One line of the table from the measuring processes' reports."""
     latencies = sorted(x for r in results for x in r["latencies"])
     wall = max(r["ended"] for r in results) - min(r["started"] for r in results)
+    attempted = sum(r.get("ops", len(r["latencies"]) + r["errors"]) for r in results)
     return {"ops": len(latencies), "errors": sum(r["errors"] for r in results),
             "per_second": len(latencies) / wall if wall else 0.0,
             "p50": statistics.median(latencies) if latencies else None,
-            "p95": latencies[int(0.95 * (len(latencies) - 1))] if latencies else None}
+            "p95": latencies[int(0.95 * (len(latencies) - 1))] if latencies else None,
+            "statements": per_op(sum(r.get("statements", 0) for r in results), attempted),
+            "redis": per_op(sum(r.get("redis", 0) for r in results), attempted), "load": load}
 
 
 # -- the notification pipeline --------------------------------------------------------------------------
@@ -446,6 +515,7 @@ def run_pipeline(args, env: dict, app, engine, count: int, workers: int) -> dict
             process.wait(timeout=60)
         empty_redis(args.redis)
     return {"notifications": count, "workers": workers, "jobs": jobs, "posting": posting, "seconds": elapsed,
+            "load": os.getloadavg()[0],
             "tail": started + elapsed - posted,
             "sent": sent, "unsettled": unplanned + unsettled, "per_second": sent / elapsed if elapsed else 0.0}
 
@@ -462,24 +532,42 @@ def ms(seconds: float | None) -> str:
     return "–" if seconds is None else f"{seconds * 1000:.0f} ms" if seconds >= 0.01 else f"{seconds * 1000:.1f} ms"
 
 
-def report(args, results: dict, pipeline: list[dict]) -> str:
+def dataset(database: str, sizes: dict) -> str:
+    """The data set in a few words, from the scale seed's manifest when there is one."""
+    if not sizes:
+        return f"`{database}`"
+    shown = ", ".join(f"{sizes[k]:,} {k}".replace(",", " ") for k in ("tenants", "users", "clients", "cases",
+                                                                      "referrals", "campaigns") if k in sizes)
+    return f"`{database}` (scale seed: {shown})"
+
+
+def one(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def report(args, results: dict, pipeline: list[dict], sizes: dict | None = None) -> str:
     lines = [f"Writes and jobs (`scripts/bench --writes`, {date.today().isoformat()}, {os.cpu_count()} cores, "
-             f"{platform.python_version()}): a copy of `{args.database}`, the app role with RLS on, services "
-             "called directly (no HTTP), each operation its own transaction; jobs to Redis.", "",
-             "| operation | processes | ops | ops/s | p50 | p95 | errors |", "| --- | --- | --- | --- | --- | --- | --- |"]
+             f"{platform.python_version()}): a fresh copy of {dataset(args.database, sizes or {})}, the app role "
+             "with RLS on, services called directly (no HTTP), each operation its own transaction; jobs to "
+             "Redis. Statements per operation count every SQL statement sent (the tenant's set_config and "
+             "savepoints included, commits not); Redis round trips likewise; load is the 1-minute load "
+             "average when the run ended.", "",
+             "| operation | processes | ops | ops/s | p50 | p95 | errors | statements/op | Redis round trips/op | load |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     names = {"referrals": "send a referral (+ outbox row, enqueue)", "cases": "open a case",
              "assessments": "save an assessment (8 domains)", "nominations": "nominate for a campaign"}
     for (scenario, processes), r in results.items():
         lines.append(f"| {names[scenario]} | {processes} | {r['ops']} | {r['per_second']:.1f} | {ms(r['p50'])} | "
-                     f"{ms(r['p95'])} | {r['errors']} |")
+                     f"{ms(r['p95'])} | {r['errors']} | {one(r.get('statements'))} | {one(r.get('redis'))} | "
+                     f"{one(r.get('load'))} |")
     if pipeline:
         lines += ["", "| notification pipeline | workers | rq jobs | posting | first post → all delivered | "
-                  "last post → all delivered | mails/s | left |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+                  "last post → all delivered | mails/s | left | load |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for p in pipeline:
             lines.append(f"| {p['notifications']} notifications to real members | {p['workers']} | {p['jobs']} | "
                          f"{p['posting']:.1f} s | {p['seconds']:.1f} s | {p['tail']:.1f} s | {p['per_second']:.0f} | "
-                         f"{p['unsettled']} |")
+                         f"{p['unsettled']} | {one(p.get('load'))} |")
     return "\n".join(lines)
 
 
@@ -496,12 +584,14 @@ def write_docs(text: str) -> None:
     path.write_text(current)
 
 
-def manifest_roles(database: str) -> dict:
-    """The roles the scale seed's manifest names, if it does."""
+def manifest(database: str) -> dict:
+    """The scale seed's manifest of ``database`` (var/scale/<database>.json), or {}."""
     path = ROOT / "var" / "scale" / f"{database}.json"
-    if not path.exists():
-        return {}
-    data = json.loads(path.read_text())
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def manifest_roles(data: dict) -> dict:
+    """The roles the scale seed's manifest names, if it does."""
     roles = data.get("roles") or {}
     return {"app_role": data.get("app_role") or roles.get("app"), "owner_role": data.get("owner_role") or roles.get("owner")}
 
@@ -528,7 +618,8 @@ def main() -> int:
     if args.child:
         child(args.child)
         return 0
-    roles = manifest_roles(args.database)
+    seeded = manifest(args.database)
+    roles = manifest_roles(seeded)
     args.app_role = args.app_role or roles.get("app_role") or "hanaro_scale_app"
     args.owner_role = args.owner_role or roles.get("owner_role") or "hanaro_scale_owner"
     copy = args.copy or f"hwrites_{args.database}"[:63]
@@ -556,7 +647,9 @@ def main() -> int:
                 empty_redis(args.redis)
                 results[(scenario, processes)] = result
                 print(f"{scenario:12} {processes}p  {result['ops']:5} ops  {result['per_second']:7.1f}/s  "
-                      f"p50 {ms(result['p50'])}  p95 {ms(result['p95'])}  errors {result['errors']}", flush=True)
+                      f"p50 {ms(result['p50'])}  p95 {ms(result['p95'])}  errors {result['errors']}  "
+                      f"{one(result['statements'])} statements/op  {one(result['redis'])} Redis/op  "
+                      f"load {one(result['load'])}", flush=True)
         if "pipeline" in only:
             for workers in [int(w) for w in args.workers.split(",")]:
                 p = run_pipeline(args, env, app, engine, args.notifications, workers)
@@ -572,7 +665,7 @@ def main() -> int:
             db.engine.dispose()
         if not (args.keep or args.reuse):
             drop_database(copy)
-    text = report(args, results, pipeline)
+    text = report(args, results, pipeline, seeded.get("sizes"))
     print()
     print(text)
     if args.write_docs:

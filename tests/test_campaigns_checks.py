@@ -298,3 +298,71 @@ def test_household_digests_differ_per_organiser_and_from_the_blind_index(w, make
     with w.acting(w.organiser, commit=False):
         stored = db.session.scalars(select(NominationKey.digest)).all()
     assert stored == list(here.values())
+
+
+def test_checks_after_each_nomination_leave_the_flags_a_whole_campaign_recheck_finds(w, app, tmp_path, monkeypatch):
+    """Each nomination's job looks only at the nominations it can affect; run after every one of the
+    designed nominations (as the queue would), they end where the full check does: the same open
+    flags, and a full check afterwards finds nothing new and clears nothing."""
+    from hanaro.core import jobs
+
+    ran = []
+
+    def nominate_and_run_its_job(self, tenant, campaign_id, client, priority="normal",
+                                 reason="겨울 김장이 어려운 독거 어르신입니다."):
+        with self.acting(tenant, commit=False) as actor:
+            result = service.nominate(service.get_campaign_or_404(campaign_id), db.session.get(Client, client.id),
+                                      {"reason": reason, "priority": priority}, actor)
+            db.session.commit()
+            ran.append(jobs.run_deferred())
+        return result
+
+    monkeypatch.setattr(CampaignWorld, "nominate", nominate_and_run_its_job)
+    designed = Designed(w, app, tmp_path, monkeypatch)
+    assert ran and all(n == 1 for n in ran)
+    assert _open(w, designed) == EXPECTED
+    summary = w.as_organiser(service.run_checks, designed.campaign_id)
+    assert (summary.new, summary.cleared) == (0, 0)
+    assert _open(w, designed) == EXPECTED
+
+
+def test_a_nominations_check_reads_its_own_rows_not_the_campaigns(w, monkeypatch):
+    """The job after a nomination loads the nominee, the nominations sharing its household keys and
+    those of its quota groups, never the rest of the campaign's."""
+    campaign_id = w.campaign(nominators=[(w.a, None), (w.b, None)])
+    for _ in range(6):
+        w.nominate(w.b, campaign_id, w.client(w.b, w.d2, rrn_for(born(1940 + _))))
+    number = rrn_for(born(1933))
+    w.nominate(w.a, campaign_id, w.client(w.a, w.d1, number))
+    last = w.nominate(w.b, campaign_id, w.client(w.b, w.d1, number)).nomination
+    loaded = []
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    def on_load(session, instance):
+        if isinstance(instance, Nomination):
+            loaded.append(instance.id)
+
+    with w.acting(w.organiser) as _:
+        campaign = service.get_campaign_or_404(campaign_id)
+        nomination_id = db.session.scalar(select(Nomination.id).where(Nomination.public_id == last.public_id))
+        event.listen(Session, "loaded_as_persistent", on_load)
+        try:
+            service.run_checks_job(campaign.id, nomination_id)
+        finally:
+            event.remove(Session, "loaded_as_persistent", on_load)
+        flagged = {f.nomination.public_id for f in service.flags_of(campaign) if f.kind is D.DUPLICATE}
+    assert len(set(loaded)) == 2  # the nominee and the other nominator's same person; not the six others
+    assert last.public_id in flagged and len(flagged) == 2
+
+
+def test_a_nominators_zero_quota_flags_its_nomination_in_the_check_after_it(w):
+    campaign_id = w.campaign(nominators=[(w.a, 0), (w.b, None)])
+    nomination = w.nominate(w.a, campaign_id, w.client(w.a, w.d1, rrn_for(born(1936)))).nomination
+    with w.acting(w.organiser) as _:
+        campaign = service.get_campaign_or_404(campaign_id)
+        nomination_id = db.session.scalar(select(Nomination.id).where(Nomination.public_id == nomination.public_id))
+        service.run_checks_job(campaign.id, nomination_id)
+    with w.acting(w.organiser, commit=False):
+        flags = service.flags_of(service.get_campaign_or_404(campaign_id))
+        assert [(f.kind, f.details) for f in flags] == [(D.OVER_NOMINATOR_QUOTA, {"quota": 0, "rank": 1})]

@@ -267,3 +267,36 @@ def test_tabs_switch_in_place_with_htmx(world):
     # A boosted navigation gets the whole page.
     boosted = lead.get(f"/cases/{world.case.public_id}/plan", headers={"HX-Request": "true", "HX-Boosted": "true"})
     assert "<html" in text(boosted)
+
+
+def test_saving_an_assessment_reads_the_need_domains_once_per_transaction(app, make):
+    """The form's fields and the save both need the domains: one read in the transaction (statements:
+    domains, case version, the assessment, its items in one INSERT, the timeline event). A later
+    transaction reads them afresh."""
+    from hanaro.cases import service as cases
+    from hanaro.cases.models import Case, NeedDomain
+    from hanaro.core.db import db
+    from hanaro.tenancy.context import acting_as
+
+    from .factories import _Actor
+    from .helpers import count_queries
+
+    tenant = make.tenant()
+    planner = make.member(tenant, roles=["case_manager"])
+    case_id = make.case(make.client(tenant), planner).id
+    with app.app_context(), acting_as(tenant.id, planner.id):
+        case = db.session.get(Case, case_id)
+        with count_queries() as n:
+            data = {f"level_{d.code}": 2 for d in cases.need_domains()}
+            saved = cases.save_assessment(case, {**data, "assessed_on": clock.today()}, _Actor(planner.id))
+            db.session.commit()
+        assert n() == 5
+        assert len(saved.items) == len(DOMAINS)
+        rights = db.session.get(NeedDomain, "rights")
+        original, rights.name = rights.name, "권익 보호"
+        db.session.commit()
+        try:
+            assert {d.code: d.name for d in cases.need_domains()}["rights"] == "권익 보호"
+        finally:
+            db.session.get(NeedDomain, "rights").name = original
+            db.session.commit()

@@ -51,6 +51,29 @@ def test_one_transaction_enqueues_one_job_per_tenant_and_batch_not_one_per_notif
     assert sorted(m["To"] for m in outbox) == sorted(expected)
 
 
+@needs_redis_server
+def test_the_jobs_of_one_commit_reach_redis_in_one_round_trip_and_all_run(
+        app, ctx, make, outbox, throwaway_redis, monkeypatch):
+    import redis
+
+    throwaway_redis.start()
+    a, b = make.tenant(), make.tenant()
+    a_person, b_person = make.member(a, roles=["case_manager"]), make.member(b, roles=["case_manager"])
+    round_trips = []
+    execute = redis.client.Pipeline.execute
+    monkeypatch.setattr(redis.client.Pipeline, "execute",
+                        lambda self, *args, **kwargs: round_trips.append(len(self)) or execute(self, *args, **kwargs))
+    with acting_as(a.id, None):
+        notify(a.id, "referral_received", TITLE, recipient_user_id=a_person.id)
+        notify(b.id, "referral_received", TITLE, recipient_user_id=b_person.id)
+        db.session.commit()
+
+    assert len(round_trips) == 1
+    assert sorted(job.args[1] for job in jobs.queue().jobs) == sorted([a.id, b.id])
+    _work(app)
+    assert sorted(m["To"] for m in outbox) == sorted([a_person.email, b_person.email])
+
+
 def test_a_batch_job_plans_and_sends_only_its_own_tenants_notifications(app, ctx, make, outbox):
     mine, theirs = make.tenant(), make.tenant()
     me, them = make.member(mine, roles=["case_manager"]), make.member(theirs, roles=["case_manager"])

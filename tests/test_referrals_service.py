@@ -223,6 +223,26 @@ def test_duplicates_warn_before_sending(app, world):
     assert _load(app, w.receiver, second).state is State.SENT
 
 
+def test_a_send_reads_each_thing_once_and_writes_the_referral_its_event_and_the_notice(app, world):
+    """Statements of one send (referral loaded, commit included): case, duplicates (skipped once
+    the sender confirmed them), receiver, sender, consent, needs, then one UPDATE and two INSERTs.
+    Confirmed sends ran the duplicates query too before."""
+    from .helpers import count_queries
+
+    w = world
+    counts = {}
+    for confirmed in (False, True):
+        public_id = _draft(app, w, requested_service=f"방문 목욕 {confirmed}")
+        with app.app_context(), _as(app, w.sender, w.planner):
+            referral, actor = service.get_referral_or_404(public_id), _Actor(w.planner.id)
+            with count_queries() as n:
+                service.send(referral, actor, confirm_duplicate=confirmed)
+                db.session.commit()
+            counts[confirmed] = n()
+        assert _load(app, w.receiver, public_id).state is State.SENT
+    assert counts == {False: 9, True: 8}
+
+
 def test_a_declined_referral_is_rerouted_in_one_step_keeping_the_link(app, make, world):
     w = world
     public_id = _draft(app, w)

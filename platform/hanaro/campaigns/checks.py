@@ -97,11 +97,63 @@ def recheck(campaign: Campaign) -> CheckSummary:
     found.update(_registry_flags(campaign, nominations, registry))
     found.update(_concentration(campaign))
     found.update(_quota_flags(campaign, nominations))
-    summary = _apply(campaign, {n.id: n for n in nominations}, found)
+    active = {n.id: n for n in nominations}
+    summary = _apply(campaign, active, found, lambda nomination_id, kind: nomination_id in active)
     summary.registry_available = getattr(registry, "available", True)
     campaign.checked_at = utcnow()
     db.session.flush()
     return summary
+
+
+def recheck_nominee(campaign: Campaign, nomination_id: int) -> None:
+    """After one nomination: the flags it can change, at the cost of its own rows, not the
+    campaign's. Its registry and concentration flags; duplicates for it and the nominations sharing
+    a household key with it; the quota flags of its dong and of its nominator where a quota
+    applies (their order may move). The same flags :func:`recheck` would set for these; the other
+    nominations' flags cannot have changed. Runs as the organiser."""
+    nominee = db.session.get(Nomination, nomination_id)
+    if nominee is None or nominee.campaign_id != campaign.id or not nominee.is_active:
+        return
+    registry = _registry()
+    sharing = _sharing_keys(campaign.id, nominee.id)
+    groups = {nominee.dong_code: _active(campaign.id, Nomination.dong_code == nominee.dong_code)
+              } if nominee.dong_code in (campaign.dong_quotas or {}) else {}
+    quota = _nominator_quota(campaign.id, nominee.nominator_tenant_id)
+    theirs = (_active(campaign.id, Nomination.nominator_tenant_id == nominee.nominator_tenant_id)
+              if quota is not None else [])
+    evaluated = {(nominee.id, kind) for kind in FlagKind}  # all its own, whatever it was before a resubmit
+    evaluated |= {(n, FlagKind.DUPLICATE) for n in sharing}
+    evaluated |= {(n.id, FlagKind.OVER_DONG_QUOTA) for group in groups.values() for n in group}
+    evaluated |= {(n.id, FlagKind.OVER_NOMINATOR_QUOTA) for n in theirs}
+    found: dict[tuple[int, FlagKind], dict] = {}
+    found.update({(n, FlagKind.DUPLICATE): {} for n in duplicate_groups(campaign.id, sharing)})
+    found.update(_registry_flags(campaign, [nominee], registry))
+    found.update(_concentration(campaign, nominee.id))
+    found.update(_dong_quota_flags(campaign, groups))
+    found.update(_nominator_quota_flags({nominee.nominator_tenant_id: quota} if quota is not None else {}, theirs))
+    active = {nominee.id: nominee, **{n.id: n for group in groups.values() for n in group}, **{n.id: n for n in theirs}}
+    active.update({n.id: n for n in db.session.scalars(select(Nomination).where(
+        Nomination.id.in_(sorted(sharing - set(active)))))})
+    _apply(campaign, active, found, lambda nomination_id, kind: (nomination_id, kind) in evaluated, count=False)
+    campaign.checked_at = utcnow()
+    db.session.flush()
+
+
+def _active(campaign_id: int, *where) -> list[Nomination]:
+    return list(db.session.scalars(select(Nomination).where(
+        Nomination.campaign_id == campaign_id, Nomination.status.in_([s.value for s in ACTIVE_NOMINATION]), *where)))
+
+
+def _sharing_keys(campaign_id: int, nomination_id: int) -> set[int]:
+    """The nomination and the active ones sharing any household key with it (any nominator)."""
+    digests = select(NominationKey.digest).where(NominationKey.nomination_id == nomination_id)
+    sharing = {n for n, _, _ in db.session.execute(_active_keys(campaign_id).where(NominationKey.digest.in_(digests)))}
+    return sharing | {nomination_id}
+
+
+def _nominator_quota(campaign_id: int, nominator_id: int) -> int | None:
+    return db.session.scalar(select(Invitation.quota).where(
+        Invitation.campaign_id == campaign_id, Invitation.nominator_tenant_id == nominator_id))
 
 
 def _registry():
@@ -118,16 +170,21 @@ def _active_keys(campaign_id: int):
                    Nomination.status.in_([s.value for s in ACTIVE_NOMINATION])))
 
 
-def duplicate_groups(campaign_id: int) -> dict[int, set[int]]:
-    """For each active nomination, the active nominations of *other* nominators sharing a key."""
+def duplicate_groups(campaign_id: int, only: set[int] | None = None) -> dict[int, set[int]]:
+    """For each active nomination (of ``only``, when given), the active nominations of *other*
+    nominators sharing a key."""
+    keys = _active_keys(campaign_id)
+    if only is not None:
+        keys = keys.where(NominationKey.digest.in_(
+            select(NominationKey.digest).where(NominationKey.nomination_id.in_(sorted(only)))))
     by_digest: dict[str, set[tuple[int, int]]] = defaultdict(set)
-    for nomination_id, nominator_id, digest in db.session.execute(_active_keys(campaign_id)):
+    for nomination_id, nominator_id, digest in db.session.execute(keys):
         by_digest[digest].add((nomination_id, nominator_id))
     others: dict[int, set[int]] = defaultdict(set)
     for sharing in by_digest.values():
         for nomination_id, nominator_id in sharing:
             others[nomination_id] |= {n for n, t in sharing if t != nominator_id}
-    return {n: found for n, found in others.items() if found}
+    return {n: found for n, found in others.items() if found and (only is None or n in only)}
 
 
 def _duplicates(campaign: Campaign) -> dict:
@@ -160,7 +217,7 @@ def received_since(campaign: Campaign):
     return campaign.opens_on - timedelta(days=concentration_days())
 
 
-def _concentration(campaign: Campaign) -> dict:
+def _concentration(campaign: Campaign, nomination_id: int | None = None) -> dict:
     """Active nominations whose household (any key) was delivered a campaign of the same category
     by this organiser since :func:`received_since`."""
     mine, theirs = aliased(NominationKey), aliased(NominationKey)
@@ -174,7 +231,8 @@ def _concentration(campaign: Campaign) -> dict:
         .where(mine.campaign_id == campaign.id, Nomination.status.in_([s.value for s in ACTIVE_NOMINATION]),
                other_campaign.id != campaign.id, other_campaign.category == campaign.category,
                earlier.delivery_status == DeliveryStatus.DELIVERED.value,
-               earlier.delivered_on >= received_since(campaign))
+               earlier.delivered_on >= received_since(campaign),
+               *([mine.nomination_id == nomination_id] if nomination_id is not None else []))
     ).scalars()
     details = {"days": concentration_days(), "category": campaign.category.value}
     return {(n, FlagKind.CONCENTRATION): dict(details) for n in rows}
@@ -188,14 +246,26 @@ def quota_order(nominations: list[Nomination]) -> list[Nomination]:
 
 
 def _quota_flags(campaign: Campaign, nominations: list[Nomination]) -> dict:
-    found = {}
-    ordered = quota_order(nominations)
-    for dong_code, quota in (campaign.dong_quotas or {}).items():
-        in_dong = [n for n in ordered if n.dong_code == dong_code]
-        for nomination in in_dong[quota:]:
-            found[(nomination.id, FlagKind.OVER_DONG_QUOTA)] = {"dong_code": dong_code, "quota": quota}
+    by_dong = {dong: [n for n in nominations if n.dong_code == dong] for dong in campaign.dong_quotas or {}}
     quotas = dict(db.session.execute(select(Invitation.nominator_tenant_id, Invitation.quota).where(
         Invitation.campaign_id == campaign.id, Invitation.quota.is_not(None))).all())
+    return {**_dong_quota_flags(campaign, by_dong), **_nominator_quota_flags(quotas, nominations)}
+
+
+def _dong_quota_flags(campaign: Campaign, by_dong: dict[str, list[Nomination]]) -> dict:
+    """``by_dong``: every active nomination of each dong given."""
+    found = {}
+    for dong_code, in_dong in by_dong.items():
+        quota = campaign.dong_quotas[dong_code]
+        for nomination in quota_order(in_dong)[quota:]:
+            found[(nomination.id, FlagKind.OVER_DONG_QUOTA)] = {"dong_code": dong_code, "quota": quota}
+    return found
+
+
+def _nominator_quota_flags(quotas: dict[int, int], nominations: list[Nomination]) -> dict:
+    """``nominations``: every active nomination of each nominator in ``quotas`` (others may be there)."""
+    found = {}
+    ordered = quota_order(nominations)
     for nominator_id, quota in quotas.items():
         theirs = [n for n in ordered if n.nominator_tenant_id == nominator_id]
         for rank, nomination in enumerate(theirs[quota:], start=quota + 1):
@@ -203,10 +273,15 @@ def _quota_flags(campaign: Campaign, nominations: list[Nomination]) -> dict:
     return found
 
 
-def _apply(campaign: Campaign, active: dict[int, Nomination], found: dict) -> CheckSummary:
+def _apply(campaign: Campaign, active: dict[int, Nomination], found: dict, evaluated, count: bool = True
+           ) -> CheckSummary:
+    """Write ``found`` (the flags that hold among those ``evaluated(nomination id, kind)`` says this
+    run looked at); an open flag it looked at and did not find is cleared."""
     summary = CheckSummary()
-    existing = {(f.nomination_id, f.kind): f for f in db.session.scalars(
-        select(Flag).where(Flag.campaign_id == campaign.id))}
+    flags = select(Flag).where(Flag.campaign_id == campaign.id)
+    if not count:  # a targeted run reads the flags of the nominations it looked at only
+        flags = flags.where(Flag.nomination_id.in_(sorted(active)))
+    existing = {(f.nomination_id, f.kind): f for f in db.session.scalars(flags)}
     for (nomination_id, kind), details in found.items():
         flag = existing.get((nomination_id, kind))
         if flag is None:
@@ -220,10 +295,12 @@ def _apply(campaign: Campaign, active: dict[int, Nomination], found: dict) -> Ch
         elif flag.status is FlagStatus.OPEN and flag.details != details:
             flag.details = details
     for key, flag in existing.items():
-        if flag.status is FlagStatus.OPEN and key not in found and flag.nomination_id in active:
+        if flag.status is FlagStatus.OPEN and key not in found and evaluated(*key):
             flag.status, flag.resolved_at = FlagStatus.CLEARED, utcnow()
             summary.cleared += 1
     db.session.flush()
+    if not count:
+        return summary
     summary.open = dict(db.session.execute(
         select(Flag.kind, func.count()).where(Flag.campaign_id == campaign.id, Flag.status == FlagStatus.OPEN.value)
         .group_by(Flag.kind)).all())

@@ -233,6 +233,8 @@ class Nomination(_CampaignPart, PublicIdMixin, db.Model):
         UniqueConstraint("tenant_id", "campaign_id", "nominator_tenant_id", "client_id"),
         Index("ix_campaign_nominations_campaign_id_status", "campaign_id", "status"),
         Index("ix_campaign_nominations_nominator_tenant_id_campaign_id", "nominator_tenant_id", "campaign_id"),
+        # A nomination's check reads its dong's nominations when the dong has a quota.
+        Index("ix_campaign_nominations_campaign_id_dong_code", "campaign_id", "dong_code"),
     )
 
     client_id: Mapped[int] = mapped_column(BigId, ForeignKey("clients.id"))

@@ -477,7 +477,7 @@ def nominate(campaign: Campaign, client: Client, data: dict, actor) -> Nominatio
         nomination = _my_nomination_of(campaign, client)
         return NominationResult(nomination, True, nominated_elsewhere(nomination))
     _store_keys(nomination, client, household, dong_code)
-    jobs.after_commit(run_checks_job, campaign.id, tenant_id=campaign.tenant_id)
+    jobs.after_commit(run_checks_job, campaign.id, nomination.id, tenant_id=campaign.tenant_id)
     return NominationResult(nomination, False, nominated_elsewhere(nomination))
 
 
@@ -663,14 +663,19 @@ def on_consent_withdrawn(consent) -> list[int]:
     return sorted({n.tenant_id for n in nominations})
 
 
-def run_checks_job(campaign_id: int) -> None:
-    """After a nomination changes: the organiser's checks, as the organiser (a job). Run as any other
-    tenant — a nominator reads the campaign too — it does nothing."""
+def run_checks_job(campaign_id: int, nomination_id: int | None = None) -> None:
+    """After a nomination changes: the organiser's checks, as the organiser (a job); after a new
+    one (``nomination_id``), only what it can change. Run as any other tenant — a nominator reads
+    the campaign too — it does nothing."""
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None or campaign.tenant_id != context.current_tenant_id():
         return
-    if campaign.status in (CampaignStatus.OPEN, CampaignStatus.REVIEW):
+    if campaign.status not in (CampaignStatus.OPEN, CampaignStatus.REVIEW):
+        return
+    if nomination_id is None:
         checks.recheck(campaign)
+    else:
+        checks.recheck_nominee(campaign, nomination_id)
 
 
 # -- the organiser's review --------------------------------------------------------------------------------

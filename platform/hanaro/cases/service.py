@@ -27,8 +27,8 @@ from datetime import date, datetime
 
 from flask import abort, has_request_context, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select, union
-from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
+from sqlalchemy import and_, event, func, or_, select, union
+from sqlalchemy.orm import Session, aliased, contains_eager, joinedload, selectinload
 
 from ..accounts.models import User
 from ..clients import rrn
@@ -430,8 +430,21 @@ def case_types() -> list[CaseType]:
     return list(db.session.scalars(select(CaseType).order_by(CaseType.sort_order)))
 
 
+_DOMAINS = "hanaro_need_domains"  # session.info key: the need domains this transaction read
+
+
 def need_domains() -> list[NeedDomain]:
-    return list(db.session.scalars(select(NeedDomain).order_by(NeedDomain.sort_order)))
+    """The need domains, read once per transaction: an assessment's form and its save both ask."""
+    found = db.session.info.get(_DOMAINS)
+    if found is None:
+        found = db.session.info[_DOMAINS] = list(db.session.scalars(select(NeedDomain).order_by(NeedDomain.sort_order)))
+    return list(found)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_need_domains(session, transaction):
+    if transaction.parent is None:  # loaded objects expire with their transaction
+        session.info.pop(_DOMAINS, None)
 
 
 def tenant_by_code(code: str | None, field_name: str) -> Tenant:

@@ -143,7 +143,7 @@ def send(referral: Referral, actor, confirm_duplicate: bool = False) -> None:
 
         case = cases.case_by_id_or_404(referral.case_id)
         _check_case_open(case)
-    if open_duplicates(referral) and not confirm_duplicate:
+    if not confirm_duplicate and open_duplicates(referral):
         raise DuplicateWarning(_l("이 대상자는 같은 서비스나 기관에 진행 중인 의뢰가 있습니다. 그래도 보내려면 확인란을 선택하세요."),
                                field="confirm_duplicate")
     client = db.session.get(Client, referral.client_id)
@@ -306,19 +306,19 @@ def _notify_other_side(referral: Referral, action: str) -> None:
 
 
 def _move(referral: Referral, action: str, actor, note: str | None = None) -> None:
-    """Apply a checked transition and record it. The version column turns a concurrent change of
-    the same referral into a refusal instead of a lost update."""
+    """Apply a checked transition and record it, in one flush. The version column turns a
+    concurrent change of the same referral into a refusal instead of a lost update."""
     target = states.TRANSITIONS[action].target
     before = referral.state
     referral.state = target
     if target in FINAL_STATES:
         referral.closed_at = utcnow()
+    _event(referral, action, before, target, actor, note)
     try:
         db.session.flush()
     except StaleDataError:
         db.session.rollback()
         raise RuleViolation(_l("다른 사람이 방금 이 의뢰를 처리했습니다. 화면을 새로 고쳐 지금 상태를 확인하세요.")) from None
-    _event(referral, action, before, target, actor, note)
 
 
 def _event(referral: Referral, action: str, before: State | None, after: State, actor, note) -> None:
@@ -327,7 +327,6 @@ def _event(referral: Referral, action: str, before: State | None, after: State, 
         actor_tenant_id=context.current_tenant_id() or referral.tenant_id, actor_user_id=actor.id if actor else None,
         action=action, from_state=before, to_state=after, note=note,
     ))
-    db.session.flush()
 
 
 def events(referral: Referral) -> list[ReferralEvent]:

@@ -1,0 +1,43 @@
+"""The index a nomination's check needs: a campaign's nominations in one dong (the dong quota
+ranks them), so checking one nomination reads its dong's rows, not the whole campaign's.
+
+On PostgreSQL the index is built CONCURRENTLY, outside the migration's transaction, so a live
+database keeps taking nominations while it builds.
+
+Revision ID: 0026
+Revises: 0022
+Create Date: 2026-12-05 09:00:00
+
+"""
+from alembic import op
+
+revision = '0026'
+down_revision = '0022'
+branch_labels = None
+depends_on = None
+
+INDEXES = [("ix_campaign_nominations_campaign_id_dong_code", "campaign_nominations", ["campaign_id", "dong_code"])]
+
+
+def _concurrently() -> bool:
+    return op.get_bind().dialect.name == "postgresql"
+
+
+def upgrade():
+    if _concurrently():
+        with op.get_context().autocommit_block():
+            for name, table, columns in INDEXES:
+                op.create_index(name, table, columns, postgresql_concurrently=True, if_not_exists=True)
+    else:
+        for name, table, columns in INDEXES:
+            op.create_index(name, table, columns)
+
+
+def downgrade():
+    if _concurrently():
+        with op.get_context().autocommit_block():
+            for name, table, _ in INDEXES:
+                op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
+    else:
+        for name, table, _ in INDEXES:
+            op.drop_index(name, table_name=table)
