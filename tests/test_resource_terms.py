@@ -103,3 +103,13 @@ def test_a_stranger_cannot_write_terms_of_another_tenants_resource(app, make, pr
         with pytest.raises(TenantWriteRefused):
             db.session.flush()
         db.session.rollback()
+
+
+def test_a_resource_made_without_its_defaulted_columns_gets_terms_that_agree(app, make):
+    tenant = make.tenant(name="자원기관")
+    with app.app_context(), acting_as(tenant.id, None):
+        resource = Resource(name="빨래 돌봄", description="세탁 지원", last_verified_on=clock.today())
+        db.session.add(resource)
+        db.session.commit()
+        assert (resource.capacity.value, resource.scope.value) == ("available", "private")
+    assert set(_terms(app, resource).values()) == {("private", True, clock.today(), "빨래 돌봄", None)}

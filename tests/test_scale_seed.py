@@ -143,7 +143,7 @@ def test_the_seeded_search_terms_are_what_the_app_writes(seeder, superuser_engin
             "SELECT r.name, r.description, r.organization_name, "
             "coalesce(array_agg(t.term ORDER BY t.term) FILTER (WHERE t.term IS NOT NULL), '{}'), "
             "bool_and(t.tenant_id = r.tenant_id AND t.scope = r.scope AND t.province_code IS NOT DISTINCT FROM "
-            "r.province_code AND t.available = (r.capacity = 'available') AND t.last_verified_on = r.last_verified_on "
+            "r.province_code AND t.capacity = r.capacity AND t.available = (r.capacity = 'available') AND t.last_verified_on = r.last_verified_on "
             "AND t.name = r.name AND t.min_age IS NOT DISTINCT FROM r.min_age "
             "AND t.max_age IS NOT DISTINCT FROM r.max_age) "
             "FROM resources r LEFT JOIN resource_terms t ON t.resource_id = r.id GROUP BY r.id")).all()

@@ -34,18 +34,20 @@ INDEXES = [
     # Resource search: a word's rows, available first, most recently verified, by name.
     ("CREATE INDEX ix_resource_terms_rank ON resource_terms "
      "(term, available DESC, last_verified_on DESC, name, resource_id)",
-     "INCLUDE (tenant_id, scope, province_code, min_age, max_age)"),
+     "INCLUDE (tenant_id, scope, province_code, capacity, min_age, max_age)"),
     # The public directory: a word's public rows by name.
     ("CREATE INDEX ix_resource_terms_public_name ON resource_terms (term, name, resource_id)",
      "INCLUDE (tenant_id, scope, province_code, last_verified_on)", "WHERE scope = 'public'"),
 ]
 
-COPIES = ("tenant_id, resource_id, term, scope, province_code, available, last_verified_on, name, min_age, max_age")
+COPIES = ("tenant_id, resource_id, term, scope, province_code, capacity, available, last_verified_on, name, min_age, "
+          "max_age")
 
 # The bigrams of each word of name, description and organisation (resources.search.tokens), in SQL.
 BACKFILL_POSTGRESQL = f"""
 INSERT INTO resource_terms ({COPIES})
-SELECT DISTINCT r.tenant_id, r.id, t.term, r.scope, r.province_code, r.capacity = 'available', r.last_verified_on,
+SELECT DISTINCT r.tenant_id, r.id, t.term, r.scope, r.province_code, r.capacity, r.capacity = 'available',
+       r.last_verified_on,
        r.name, r.min_age, r.max_age
 FROM resources r
 CROSS JOIN LATERAL regexp_matches(lower(coalesce(r.name, '') || ' ' || coalesce(r.description, '') || ' '
@@ -62,6 +64,8 @@ def upgrade():
     sa.Column('scope', sa.Enum('private', 'partners', 'region', 'platform', 'public', name='scope', native_enum=False,
                                length=20), nullable=False),
     sa.Column('province_code', sa.String(length=10), nullable=True),
+    sa.Column('capacity', sa.Enum('available', 'waitlist', 'full', name='capacity', native_enum=False, length=20),
+              nullable=False),
     sa.Column('available', sa.Boolean(), nullable=False),
     sa.Column('last_verified_on', sa.Date(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -107,7 +111,7 @@ def _backfill_portably(bind):
         "SELECT id, tenant_id, name, description, organization_name, scope, province_code, capacity, "
         "last_verified_on, min_age, max_age FROM resources")).mappings().all()
     rows = [{"tenant_id": r["tenant_id"], "resource_id": r["id"], "term": term, "scope": r["scope"],
-             "province_code": r["province_code"], "available": r["capacity"] == "available",
+             "province_code": r["province_code"], "capacity": r["capacity"], "available": r["capacity"] == "available",
              "last_verified_on": r["last_verified_on"], "name": r["name"], "min_age": r["min_age"],
              "max_age": r["max_age"]}
             for r in resources

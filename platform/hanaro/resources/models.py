@@ -158,7 +158,8 @@ class ResourceTerm(TenantOwned, IdMixin, db.Model):
     term: Mapped[str] = mapped_column(String(2))
     scope: Mapped[Scope] = mapped_column(enum_column(Scope))
     province_code: Mapped[str | None] = mapped_column(String(10))
-    available: Mapped[bool] = mapped_column(Boolean)
+    capacity: Mapped[Capacity] = mapped_column(enum_column(Capacity))
+    available: Mapped[bool] = mapped_column(Boolean)  # capacity is available: the first key of search's order
     last_verified_on: Mapped[date] = mapped_column(Date)
     name: Mapped[str] = mapped_column(String(200))
     min_age: Mapped[int | None] = mapped_column(Integer)

@@ -65,12 +65,13 @@ TERM_SOURCES = ("name", "description", "organization_name", "scope", "province_c
 def term_copies(resource) -> dict:
     """What every term row of ``resource`` carries besides its term."""
     return {"scope": resource.scope, "province_code": resource.province_code,
-            "available": resource.capacity == Capacity.AVAILABLE, "last_verified_on": resource.last_verified_on,
+            "capacity": resource.capacity, "available": resource.capacity == Capacity.AVAILABLE, "last_verified_on": resource.last_verified_on,
             "name": resource.name, "min_age": resource.min_age, "max_age": resource.max_age}
 
 
 def index(resource: Resource) -> None:
     """Bring the resource's term rows in line with it: its bigrams, and the copies they carry."""
+    _apply_column_defaults(resource)
     wanted = tokens(searchable_text(resource))
     kept = {row.term: row for row in resource.terms}
     for term, row in kept.items():
@@ -82,6 +83,15 @@ def index(resource: Resource) -> None:
         for key, value in copies.items():
             if getattr(row, key) != value:
                 setattr(row, key, value)
+
+
+def _apply_column_defaults(resource: Resource) -> None:
+    """A new resource's defaults (capacity, scope) are set at the INSERT, after its terms are made:
+    set them now, so the copies agree with the row."""
+    for name in TERM_SOURCES:
+        default = Resource.__table__.c[name].default
+        if getattr(resource, name) is None and default is not None and default.is_scalar:
+            setattr(resource, name, default.arg)
 
 
 @event.listens_for(Session, "before_flush", insert=True)  # first: the tenancy guard then checks the new rows
@@ -210,6 +220,8 @@ def _common_criteria(cls, filters: Filters, fresh_since: date) -> list:
     if filters.age is not None:
         criteria += [or_(cls.min_age.is_(None), cls.min_age <= filters.age),
                      or_(cls.max_age.is_(None), cls.max_age >= filters.age)]
+    if filters.capacities:
+        criteria.append(cls.capacity.in_(filters.capacities))
     if filters.registrant_kinds:
         criteria.append(cls.tenant_id.in_(select(Tenant.id).where(Tenant.kind.in_(filters.registrant_kinds))))
     return criteria
@@ -226,8 +238,6 @@ def _resource_criteria(filters: Filters) -> list:
         conditions = func.coalesce(Resource.household_conditions, "")
         _label, keywords = HOUSEHOLD_TYPES[filters.household]
         criteria.append(or_(conditions == "", *[conditions.contains(k, autoescape=True) for k in keywords]))
-    if filters.capacities:
-        criteria.append(Resource.capacity.in_(filters.capacities))
     if filters.kind:
         criteria.append(Resource.kind == filters.kind)
     return criteria

@@ -623,15 +623,16 @@ def load_resources(world: World, loader: copy.Loader) -> None:
                            at(verified, 600), user, *[values.get(c) for c in RESOURCE_COLUMNS]))
                     mine.append((resource_id, name, scope, public_id))
                     changes.append((tenant.id, resource_id, user, created))
-                    copies = (scope, tenant.province_code, values["capacity"] == "available", verified, name,
+                    copies = (scope, tenant.province_code, values["capacity"], values["capacity"] == "available",
+                              verified, name,
                               values.get("min_age"), values.get("max_age"))
                     terms += [(tenant.id, resource_id, term, copies)
                               for term in sorted(search.tokens(search.searchable_text(text)))]
     with loader.rows("resource_changes", "id tenant_id resource_id user_id at action changes") as write:
         for tenant_id, resource_id, user, created in changes:
             write((world.new_id("resource_changes"), tenant_id, resource_id, user, created, "created", {}))
-    with loader.rows("resource_terms", "id tenant_id resource_id term scope province_code available last_verified_on "
-                                       "name min_age max_age") as write:
+    with loader.rows("resource_terms", "id tenant_id resource_id term scope province_code capacity available "
+                                       "last_verified_on name min_age max_age") as write:
         for tenant_id, resource_id, term, copies in terms:
             write((world.new_id("resource_terms"), tenant_id, resource_id, term, *copies))
 
