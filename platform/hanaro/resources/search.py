@@ -64,8 +64,8 @@ TERM_SOURCES = ("name", "description", "organization_name", "scope", "province_c
 
 def term_copies(resource) -> dict:
     """What every term row of ``resource`` carries besides its term."""
-    return {"scope": resource.scope, "province_code": resource.province_code,
-            "capacity": resource.capacity, "available": resource.capacity == Capacity.AVAILABLE, "last_verified_on": resource.last_verified_on,
+    return {"scope": resource.scope, "province_code": resource.province_code, "capacity": resource.capacity,
+            "available": resource.capacity == Capacity.AVAILABLE, "last_verified_on": resource.last_verified_on,
             "name": resource.name, "min_age": resource.min_age, "max_age": resource.max_age}
 
 
@@ -77,7 +77,8 @@ def index(resource: Resource) -> None:
     for term, row in kept.items():
         if term not in wanted:
             resource.terms.remove(row)
-    resource.terms.extend(ResourceTerm(term=term, tenant_id=resource.tenant_id) for term in sorted(wanted - kept.keys()))
+    resource.terms.extend(ResourceTerm(term=term, tenant_id=resource.tenant_id)
+                          for term in sorted(wanted - kept.keys()))
     copies = term_copies(resource)
     for row in resource.terms:
         for key, value in copies.items():
