@@ -126,8 +126,9 @@ class Resource(TenantOwned, IdMixin, PublicIdMixin, db.Model):
 
     tenant: Mapped["Tenant"] = relationship(foreign_keys="Resource.tenant_id")  # noqa: F821
     # Kept in line with the resource before every flush (resources.search.index).
-    terms: Mapped[list["ResourceTerm"]] = relationship(back_populates="resource", cascade="all, delete-orphan",
-                                                       passive_deletes=True)
+    # One way only: a back reference would make each resource and its terms a reference cycle, kept
+    # in the session's identity map until the garbage collector runs, instead of released at once.
+    terms: Mapped[list["ResourceTerm"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
     @property
     def scope_label(self) -> str:
@@ -164,8 +165,6 @@ class ResourceTerm(TenantOwned, IdMixin, db.Model):
     name: Mapped[str] = mapped_column(String(200))
     min_age: Mapped[int | None] = mapped_column(Integer)
     max_age: Mapped[int | None] = mapped_column(Integer)
-
-    resource: Mapped[Resource] = relationship(back_populates="terms")
 
 
 class ResourceChange(TenantOwned, IdMixin, db.Model):
