@@ -153,7 +153,8 @@ def test_csv_preview_saves_nothing_and_confirm_registers_every_row_like_the_form
     assert (meals.remaining_slots, meals.contact_person, meals.direct_phone) == (3, "김담당", "010-2222-3333")
     assert meals.scope is Scope.PRIVATE and meals.staff_scope is Scope.PRIVATE
     assert meals.last_verified_on == clock.today() and meals.created_by_user_id == user.id
-    assert meals.search_terms and "반찬" in meals.search_terms.split()
+    with app.app_context(), acting_as(tenant.id, None):
+        assert "반찬" in {row.term for row in db.session.get(Resource, meals.id).terms}
     assert (kimchi.kind.value, kimchi.quantity, kimchi.valid_until) == ("in_kind", 100, date(2026, 12, 31))
     assert kimchi.scope is Scope.PARTNERS and kimchi.wait_estimate is None
     with app.app_context(), acting_as(tenant.id, None):

@@ -130,3 +130,25 @@ def test_the_same_seed_makes_the_same_set_and_another_seed_another(seeder, super
     assert fingerprint(superuser_engine) == first
     seeder.ensure(SMALL, seed=2)
     assert fingerprint(superuser_engine)["clients"] != first["clients"]
+
+
+def test_the_seeded_search_terms_are_what_the_app_writes(seeder, superuser_engine):
+    """Search reads resource_terms: the set is representative only if every resource has exactly
+    the terms (and copies) that resources.search.index would give it."""
+    from hanaro.resources import search
+
+    seeder.ensure(SMALL)
+    with superuser_engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT r.name, r.description, r.organization_name, "
+            "coalesce(array_agg(t.term ORDER BY t.term) FILTER (WHERE t.term IS NOT NULL), '{}'), "
+            "bool_and(t.tenant_id = r.tenant_id AND t.scope = r.scope AND t.province_code IS NOT DISTINCT FROM "
+            "r.province_code AND t.capacity = r.capacity AND t.available = (r.capacity = 'available') AND t.last_verified_on = r.last_verified_on "
+            "AND t.name = r.name AND t.min_age IS NOT DISTINCT FROM r.min_age "
+            "AND t.max_age IS NOT DISTINCT FROM r.max_age) "
+            "FROM resources r LEFT JOIN resource_terms t ON t.resource_id = r.id GROUP BY r.id")).all()
+    assert rows
+    wrong = [name for name, description, organization, terms, copies_agree in rows
+             if terms != sorted(search.tokens(" ".join(filter(None, [name, description, organization]))))
+             or copies_agree is False]
+    assert wrong == []

@@ -121,6 +121,7 @@ def _register_models() -> None:
     from .pilots import models as _pilots  # noqa: F401
     from .referrals import models as _referrals  # noqa: F401
     from .resources import models as _resources  # noqa: F401
+    from .resources import search as _search  # noqa: F401  (resources keep their search terms)
     from .core import idempotency as _idempotency  # noqa: F401
     from .tenancy import models as _tenancy  # noqa: F401
     from .tenancy import orm_filter as _filter  # noqa: F401

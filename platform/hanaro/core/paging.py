@@ -156,9 +156,24 @@ def fetch_page(statement, wanted: Paging, count_statement=None, cap: int | None 
     of ``count_statement`` (default: ``statement``). A page past the end of an exactly counted list
     shows its last page; past a capped count, whatever is there (possibly nothing)."""
     total = capped_count(count_statement if count_statement is not None else statement, cap)
-    number = wanted.page
-    if not total.capped:
-        number = min(number, max(1, -(-total.value // wanted.per_page)))
+    number = _shown_page(wanted, total)
     offset = (number - 1) * wanted.per_page
     rows = list(db.session.scalars(statement.limit(wanted.per_page + 1).offset(offset)).unique())
     return Page(rows[:wanted.per_page], number, wanted.per_page, total, len(rows) > wanted.per_page)
+
+
+def fetch_page_of_ids(ids, rows, wanted: Paging, cap: int | None = None) -> Page:
+    """Like :func:`fetch_page` for a list found as ids first: ``ids`` is an ordered select of ids
+    (also what is counted), paged inside ``rows(page_ids)``, the select of the rows whose id is in
+    one page of them, in the same order. The rows are read for one page of ids only."""
+    total = capped_count(ids, cap)
+    number = _shown_page(wanted, total)
+    page_ids = ids.limit(wanted.per_page + 1).offset((number - 1) * wanted.per_page)
+    found = list(db.session.scalars(rows(page_ids)).unique())
+    return Page(found[:wanted.per_page], number, wanted.per_page, total, len(found) > wanted.per_page)
+
+
+def _shown_page(wanted: Paging, total: Count) -> int:
+    if total.capped:
+        return wanted.page
+    return min(wanted.page, max(1, -(-total.value // wanted.per_page)))

@@ -14,12 +14,13 @@ from ..cases.models import NeedDomain
 from ..core import clock
 from ..core.access import public
 from ..core.db import db
-from ..core.paging import fetch_page, paging
+from ..core.paging import fetch_page, fetch_page_of_ids, paging
 from ..resources import search
 from ..resources import service as resources
-from ..resources.models import CAPACITY_LABELS, WAIT_LABELS, Resource, Scope
+from ..resources.models import CAPACITY_LABELS, WAIT_LABELS, Resource, ResourceTerm, Scope
 from ..resources.views import KIND_LABELS, WEEKDAY_LABELS
 from ..tenancy.context import anonymous
+from ..tenancy.policy import InArray
 from ..tenancy.service import region_names
 from . import hsds
 
@@ -40,6 +41,22 @@ def _public_statement():
     return select(Resource).where(Resource.scope == Scope.PUBLIC, Resource.last_verified_on >= fresh_since)
 
 
+def _search(query: str, domain: str, wanted):
+    """A page of public resources by name, with the query's words (found through their terms, in
+    name order: only a page of candidates is read) and in the need domain."""
+    domain_criteria = [search.need_domain_filter([domain])] if domain else []
+    rows = _public_statement().options(selectinload(Resource.tenant)).order_by(Resource.name, Resource.id)
+    found = search.Words.of(query) if query else None
+    if found is None:
+        statement = _public_statement().where(*domain_criteria)
+        return fetch_page(rows.where(*domain_criteria), wanted, count_statement=statement)
+    fresh_since = clock.today() - resources.STALE_AFTER
+    ids = search.matching(found, domain_criteria, [ResourceTerm.scope == Scope.PUBLIC,
+                                                   ResourceTerm.last_verified_on >= fresh_since])
+    return fetch_page_of_ids(ids.order_by(ResourceTerm.name, ResourceTerm.resource_id),
+                             lambda page_ids: rows.where(InArray(Resource.id, page_ids)), wanted)
+
+
 def _listable(resource: Resource) -> bool:
     return resource.scope is Scope.PUBLIC and not resources.is_hidden_as_stale(resource)
 
@@ -57,14 +74,7 @@ def index():
         domains = _domain_names()
         if domain not in domains:
             domain = ""
-        statement = _public_statement()
-        clause = search.text_filter(query) if query else None
-        if clause is not None:
-            statement = statement.where(clause)
-        if domain:
-            statement = statement.where(search.need_domain_filter([domain]))
-        page = fetch_page(statement.options(selectinload(Resource.tenant)).order_by(Resource.name, Resource.id),
-                          paging(request.args, PER_PAGE), count_statement=statement)
+        page = _search(query, domain, paging(request.args, PER_PAGE))
         html = render_template(
             "directory/index.html", page=page, query=query, domain=domain,
             domain_options=list(domains.items()), domain_names=domains,

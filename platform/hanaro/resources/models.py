@@ -7,7 +7,7 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.db import BigId, IdMixin, PublicIdMixin, UTCDateTime, db, enum_column, utcnow
@@ -118,8 +118,6 @@ class Resource(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     scope: Mapped[Scope] = mapped_column(enum_column(Scope), default=Scope.PRIVATE)
     staff_scope: Mapped[Scope] = mapped_column(enum_column(Scope), default=Scope.PRIVATE)
     province_code: Mapped[str | None] = mapped_column(String(10))  # the registrant's, for region scope
-    # Character bigrams of the searchable text (see resources.search), GIN-indexed on PostgreSQL.
-    search_terms: Mapped[str | None] = mapped_column(Text)
     # Freshness
     last_verified_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -127,6 +125,10 @@ class Resource(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     created_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
 
     tenant: Mapped["Tenant"] = relationship(foreign_keys="Resource.tenant_id")  # noqa: F821
+    # Kept in line with the resource before every flush (resources.search.index).
+    # One way only: a back reference would make each resource and its terms a reference cycle, kept
+    # in the session's identity map until the garbage collector runs, instead of released at once.
+    terms: Mapped[list["ResourceTerm"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
     @property
     def scope_label(self) -> str:
@@ -135,6 +137,34 @@ class Resource(TenantOwned, IdMixin, PublicIdMixin, db.Model):
     @property
     def capacity_label(self) -> str:
         return str(CAPACITY_LABELS[self.capacity])
+
+
+class ResourceTerm(TenantOwned, IdMixin, db.Model):
+    """One character bigram of a resource's searchable text (see resources.search), with copies of
+    the resource's sharing scope and of what search filters and orders by.
+
+    Search finds a word's resources here first, in the order of a page, and reads only those
+    resources: ``term = '돌봄'`` is leakproof, so PostgreSQL may use the index before the policy,
+    which it may not for an array ``@>`` on the resources themselves. The copied scope, owner and
+    province give the row the resource's own visibility, so a term never reveals what its
+    resource would not. PostgreSQL indexes (migration 0023): (term, available DESC,
+    last_verified_on DESC, name, resource_id) for resource search, and (term, name, resource_id)
+    of public rows for the directory."""
+
+    __tablename__ = "resource_terms"
+    __visibility__ = Visibility(read=scope_rules("scope"))
+    __table_args__ = (UniqueConstraint("resource_id", "term", "tenant_id"),)
+
+    resource_id: Mapped[int] = mapped_column(BigId, ForeignKey("resources.id", ondelete="CASCADE"))
+    term: Mapped[str] = mapped_column(String(2))
+    scope: Mapped[Scope] = mapped_column(enum_column(Scope))
+    province_code: Mapped[str | None] = mapped_column(String(10))
+    capacity: Mapped[Capacity] = mapped_column(enum_column(Capacity))
+    available: Mapped[bool] = mapped_column(Boolean)  # capacity is available: the first key of search's order
+    last_verified_on: Mapped[date] = mapped_column(Date)
+    name: Mapped[str] = mapped_column(String(200))
+    min_age: Mapped[int | None] = mapped_column(Integer)
+    max_age: Mapped[int | None] = mapped_column(Integer)
 
 
 class ResourceChange(TenantOwned, IdMixin, db.Model):

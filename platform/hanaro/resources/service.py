@@ -113,7 +113,6 @@ def _check_scopes(scope: Scope, staff_scope: Scope) -> None:
 
 
 def register(values: dict, actor) -> Resource:
-    from . import search  # search ranks through this module; import late to keep one direction
     _check(values)
     scope, staff_scope = Scope(values.pop("scope")), Scope(values.pop("staff_scope"))
     _check_scopes(scope, staff_scope)
@@ -123,8 +122,7 @@ def register(values: dict, actor) -> Resource:
         province_code=tenant.province_code, last_verified_on=clock.today(),
         created_by_user_id=actor.id if actor else None,
     )
-    search.index(resource)
-    db.session.add(resource)
+    db.session.add(resource)  # its search terms are written with it (search.index, before the flush)
     db.session.flush()
     _record(resource, "created", {}, actor)
     return resource
@@ -133,7 +131,6 @@ def register(values: dict, actor) -> Resource:
 def update(resource: Resource, values: dict, actor) -> dict:
     """Apply ``values``; returns the changes {field: [before, after]} (recorded in the history).
     Saving also counts as verifying the listing."""
-    from . import search
     _check(values)
     changes = {}
     for field in EDITABLE:
@@ -141,7 +138,6 @@ def update(resource: Resource, values: dict, actor) -> dict:
             changes[field] = [_plain(getattr(resource, field)), _plain(values[field])]
             setattr(resource, field, values[field])
     resource.last_verified_on = clock.today()
-    search.index(resource)
     if changes:
         _record(resource, "updated", changes, actor)
     return changes

@@ -593,9 +593,9 @@ def load_resources(world: World, loader: copy.Loader) -> None:
 
     templates = _templates()
     columns = ("id tenant_id public_id name description need_domains service_area_codes languages scope staff_scope "
-               "province_code search_terms last_verified_on valid_from valid_until created_at updated_at "
+               "province_code last_verified_on valid_from valid_until created_at updated_at "
                "created_by_user_id " + " ".join(RESOURCE_COLUMNS))
-    changes = []
+    changes, terms = [], []
     with loader.rows("resources", columns) as write:
         for block, tenants in world.blocks.items():
             rng = world.rng(block, "resources")
@@ -611,23 +611,30 @@ def load_resources(world: World, loader: copy.Loader) -> None:
                     area = _service_area(tenant, rng)
                     verified = BASE_DAY - timedelta(days=int(rng.random() ** 2 * 220))
                     created = at(verified - timedelta(days=rng.randint(0, 300)), 560)
-                    text = SimpleNamespace(name=name, description=description, categories=values.get("categories"),
-                                           organization_name=values.get("organization_name"),
-                                           eligibility_note=values.get("eligibility_note"), search_terms=None)
-                    search.index(text)
+                    text = SimpleNamespace(name=name, description=description,
+                                           organization_name=values.get("organization_name"))
                     resource_id = world.new_id("resources")
                     user = rng.choice(tenant.with_role("resource_registrar") or [tenant.admin])
                     in_kind = values["kind"] == "in_kind"
                     public_id = names.public_id(rng)
                     write((resource_id, tenant.id, public_id, name, description, domains, area, ["ko"], scope,
-                           staff_scope, tenant.province_code, text.search_terms, verified,
+                           staff_scope, tenant.province_code, verified,
                            verified if in_kind else None, verified + timedelta(days=365) if in_kind else None, created,
                            at(verified, 600), user, *[values.get(c) for c in RESOURCE_COLUMNS]))
                     mine.append((resource_id, name, scope, public_id))
                     changes.append((tenant.id, resource_id, user, created))
+                    copies = (scope, tenant.province_code, values["capacity"], values["capacity"] == "available",
+                              verified, name,
+                              values.get("min_age"), values.get("max_age"))
+                    terms += [(tenant.id, resource_id, term, copies)
+                              for term in sorted(search.tokens(search.searchable_text(text)))]
     with loader.rows("resource_changes", "id tenant_id resource_id user_id at action changes") as write:
         for tenant_id, resource_id, user, created in changes:
             write((world.new_id("resource_changes"), tenant_id, resource_id, user, created, "created", {}))
+    with loader.rows("resource_terms", "id tenant_id resource_id term scope province_code capacity available "
+                                       "last_verified_on name min_age max_age") as write:
+        for tenant_id, resource_id, term, copies in terms:
+            write((world.new_id("resource_terms"), tenant_id, resource_id, term, *copies))
 
 
 def _service_area(tenant, rng: random.Random) -> list[str]:
