@@ -9,7 +9,7 @@ alone, can combine its three arms (own, the province's, disclosed to the facilit
 instead of reading every tenant's inspections and corrective actions.
 
 Revision ID: 0024
-Revises: 0022
+Revises: 0023
 Create Date: 2026-12-05 09:00:00
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision = '0024'
-down_revision = '0022'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 

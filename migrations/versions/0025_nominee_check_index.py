@@ -4,15 +4,15 @@ ranks them), so checking one nomination reads its dong's rows, not the whole cam
 On PostgreSQL the index is built CONCURRENTLY, outside the migration's transaction, so a live
 database keeps taking nominations while it builds.
 
-Revision ID: 0026
-Revises: 0022
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-05 09:00:00
 
 """
 from alembic import op
 
-revision = '0026'
-down_revision = '0022'
+revision = '0025'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 
