@@ -34,6 +34,7 @@ NOT_REACHED = {
     "cases.invitation": "the invitation is addressed to the third tenant",
     "clients.consent_evidence": "the consent was recorded by document number, without a file",
     "directory.show": "the resource is private; the directory shows public ones",
+    "feedback.board_cards": "pages one column named by ?more=; without it there is no column (404)",
     "inspections.edit": "the inspection is under way, no longer editable (409)",
     "notifications.operator_failed": "platform operators only",
     "tenancy.operator_tenants": "platform operators only",
