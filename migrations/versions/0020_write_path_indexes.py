@@ -12,6 +12,8 @@ Create Date: 2026-12-05 06:00:00
 """
 from alembic import op
 
+from hanaro.core import migration_indexes
+
 revision = '0020'
 down_revision = '0019'
 branch_labels = None
@@ -20,25 +22,9 @@ depends_on = None
 INDEXES = [("ix_assessment_items_assessment_id", "assessment_items", ["assessment_id"])]
 
 
-def _concurrently() -> bool:
-    return op.get_bind().dialect.name == "postgresql"
-
-
 def upgrade():
-    if _concurrently():
-        with op.get_context().autocommit_block():
-            for name, table, columns in INDEXES:
-                op.create_index(name, table, columns, postgresql_concurrently=True, if_not_exists=True)
-    else:
-        for name, table, columns in INDEXES:
-            op.create_index(name, table, columns)
+    migration_indexes.create(op, INDEXES)
 
 
 def downgrade():
-    if _concurrently():
-        with op.get_context().autocommit_block():
-            for name, table, _ in INDEXES:
-                op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
-    else:
-        for name, table, _ in INDEXES:
-            op.drop_index(name, table_name=table)
+    migration_indexes.drop(op, INDEXES)
