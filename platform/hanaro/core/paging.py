@@ -90,10 +90,7 @@ def capped_count(statement, cap: int | None = None) -> Count:
     """``SELECT count(*) FROM (statement LIMIT cap + 1)``: reads at most ``cap + 1`` rows of the
     list. ``statement`` is the list's own select (so the tenancy criteria apply to it as to the
     list); its order is dropped. ``cap`` defaults to ``COUNT_CAP``."""
-    cap = cap or COUNT_CAP
-    limited = statement.order_by(None).limit(cap + 1).subquery()
-    counted = db.session.scalar(select(func.count()).select_from(limited)) or 0
-    return Count(min(counted, cap), counted > cap)
+    return as_count(db.session.scalar(select(capped_count_column(statement, cap))), cap)
 
 
 def capped_count_column(statement, cap: int | None = None):
